@@ -1,0 +1,272 @@
+"""Contract checks on recorded calls: status, content type, schemas and per-entity rules.
+
+Each check raises ``ContractViolation`` naming the rule it guards, the request, the JSON
+path and the offending value. Inferred expectations come from the environment, so a target
+that resolves an open point differently can say so in its environment file.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from contract_support import schemas
+from contract_support.client import ApiCall
+from contract_support.config import Environment
+from contract_support.failures import SCHEMA, SEMANTIC, STATUS, ContractViolation
+from contract_support.redaction import Redactor
+
+ENVELOPE_SCHEMA = "response/envelope.schema.json"
+ERROR_SCHEMA = "response/error-response.schema.json"
+# Stricter than the JSON Schema "email" format, which only asks for an "@".
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_MAX_SCHEMA_ERRORS = 5
+
+
+def iter_results_with_path(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for index, result in enumerate(body.get("data") or []):
+        yield f"$.data[{index}]", result
+
+
+def entity_id(result: dict[str, Any]) -> Any:
+    entity = result.get("entity")
+    return entity.get("id") if isinstance(entity, dict) else None
+
+
+class ContractChecker:
+    """Checks for one environment; raises ``ContractViolation`` on the first broken rule."""
+
+    def __init__(self, environment: Environment, redactor: Redactor):
+        self.environment = environment
+        self.expectations = environment.expectations
+        self.redactor = redactor
+
+    def violation(self, call: ApiCall, rule: str, title: str, **fields: Any) -> ContractViolation:
+        if "value" in fields:
+            fields["has_value"] = True
+        return ContractViolation(
+            rule, title, request=self.describe(call), curl=call.curl(self.redactor), **fields
+        )
+
+    def describe(self, call: ApiCall) -> str:
+        body = self.redactor.body(call.request_body)
+        if len(body) > 300:
+            body = body[:300] + " ..."
+        return self.redactor.text(f"{call.method} {call.full_url} body {body or '(none)'} -> HTTP {call.status}")
+
+    # Status, headers and bodies.
+
+    def status(self, call: ApiCall, expected: Iterable[int], rule: str) -> None:
+        expected = sorted(set(expected))
+        if call.status not in expected:
+            body = self.redactor.body(call.response_body)
+            raise self.violation(
+                call, rule, f"HTTP {call.status} where the contract expects {' or '.join(map(str, expected))}",
+                failure_class=STATUS, json_path="(status)", value=call.status,
+                expected=f"one of {expected}; response body: {body[:500]}",
+            )
+
+    def json_content_type(self, call: ApiCall, rule: str = "ENVELOPE-CONTENT-TYPE") -> None:
+        media_type = call.content_type.split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
+            raise self.violation(
+                call, rule, "response is not labelled as JSON",
+                failure_class=SCHEMA, json_path="(header Content-Type)", value=call.content_type,
+                expected="application/json, optionally with parameters such as charset",
+            )
+
+    def json_body(self, call: ApiCall, rule: str) -> Any:
+        try:
+            return call.json()
+        except ValueError as error:
+            text = call.response_body.decode("utf-8", errors="replace")
+            raise self.violation(
+                call, rule, f"response body is not JSON ({error})",
+                failure_class=SCHEMA, json_path="$", value=self.redactor.text(text[:500]),
+            ) from None
+
+    def schema(self, call: ApiCall, instance: Any, schema_name: str, rule: str) -> None:
+        errors = schemas.iter_errors(schema_name, instance)
+        if not errors:
+            return
+
+        first = errors[0]
+        details = [
+            f"{schemas.json_path(error)}: {error.message} (schema keyword {schemas.schema_path(error)})"
+            for error in errors[:_MAX_SCHEMA_ERRORS]
+        ]
+        if len(errors) > _MAX_SCHEMA_ERRORS:
+            details.append(f"... and {len(errors) - _MAX_SCHEMA_ERRORS} more")
+        raise self.violation(
+            call, rule, f"response does not match {schema_name}: {first.message}",
+            failure_class=SCHEMA, json_path=schemas.json_path(first), value=first.instance,
+            expected="\n  ".join(["schema errors:", *details]),
+        )
+
+    def envelope(self, call: ApiCall) -> dict[str, Any]:
+        """Check a 200 answer's status, content type and schema, and return its body.
+
+        A schema error inside a result's fields counts against ENTITY-SCHEMA, and one in the
+        envelope itself (``$`` or ``$.data``) against ENVELOPE-SCHEMA.
+        """
+        self.status(call, [200], "ENVELOPE-SCHEMA")
+        body = self.json_body(call, "ENVELOPE-SCHEMA")
+        self.json_content_type(call)
+
+        errors = schemas.iter_errors(ENVELOPE_SCHEMA, body)
+        inside_results = bool(errors) and len(errors[0].absolute_path) >= 3
+        self.schema(call, body, ENVELOPE_SCHEMA, "ENTITY-SCHEMA" if inside_results else "ENVELOPE-SCHEMA")
+        return body
+
+    def error_response(self, call: ApiCall, statuses: Iterable[int], rule: str) -> dict[str, Any]:
+        """Check a refused request: the expected status, then a JSON error body."""
+        self.status(call, statuses, rule)
+        self.error_body(call)
+        return call.json()
+
+    def error_body(self, call: ApiCall, rule: str = "ERROR-BODY") -> None:
+        body = self.json_body(call, rule)
+        self.json_content_type(call, rule)
+        self.schema(call, body, ERROR_SCHEMA, rule)
+
+    # Per-entity semantics.
+
+    def one_result_per_id(self, call: ApiCall, body: dict[str, Any], ids: Sequence[int]) -> None:
+        data = body["data"]
+        if self.expectations["duplicate_ids"] == "once":
+            expected_count = len(set(ids))
+        else:
+            expected_count = len(ids)
+        if len(data) != expected_count:
+            returned = [entity_id(result) for result in data]
+            missing = sorted((collections.Counter(ids) - collections.Counter(returned)).elements())
+            raise self.violation(
+                call, "RESULT-COUNT", f"{len(data)} results for {len(ids)} requested IDs",
+                json_path="$.data", value={"returned entity IDs": returned, "missing": missing},
+                expected=f"{expected_count} results, one per requested ID",
+            )
+
+    def result_identity(self, call: ApiCall, body: dict[str, Any], ids: Sequence[int]) -> None:
+        """Check that the entity IDs are the requested ones, and in request order if expected."""
+        results = body["data"]
+        with_entity = [(path, result) for path, result in iter_results_with_path(body) if "entity" in result]
+        if self.expectations["failed_result_has_entity"]:
+            for path, result in iter_results_with_path(body):
+                if "entity" not in result:
+                    raise self.violation(
+                        call, "RESULT-IDENTITY", "result has no entity to tell which ID it answers",
+                        json_path=path, value=result, expected="an entity with the requested id",
+                    )
+
+        returned = collections.Counter(entity_id(result) for _, result in with_entity)
+        requested = collections.Counter(ids)
+        if self.expectations["duplicate_ids"] == "once":
+            requested = collections.Counter(set(ids))
+        unexpected = returned - requested
+        if unexpected:
+            path, result = next((p, r) for p, r in with_entity if entity_id(r) in unexpected)
+            raise self.violation(
+                call, "RESULT-IDENTITY", "a result answers an ID that was not requested",
+                json_path=f"{path}.entity.id", value=entity_id(result),
+                expected=f"one of the requested IDs {sorted(set(ids))}",
+            )
+
+        if self.expectations["result_order"] != "request" or len(results) != sum(requested.values()):
+            return
+        order = list(ids) if self.expectations["duplicate_ids"] == "each" else list(dict.fromkeys(ids))
+        for index, (requested_id, result) in enumerate(zip(order, results)):
+            if "entity" in result and entity_id(result) != requested_id:
+                raise self.violation(
+                    call, "RESULT-ORDER", "results are not in the order of the requested IDs",
+                    json_path=f"$.data[{index}].entity.id", value=entity_id(result),
+                    expected=f"{requested_id}, the ID requested at position {index}",
+                )
+
+    def success_flags(self, call: ApiCall, body: dict[str, Any]) -> None:
+        for path, result in iter_results_with_path(body):
+            errors = result.get("errors") or []
+            entity = result.get("entity")
+            complete = isinstance(entity, dict) and bool(entity.get("profiles"))
+            should_succeed = not errors and complete
+            if result["success"] != should_succeed:
+                reason = "it has errors" if errors else "it has no entity with a profile" if not complete else ""
+                expected = f"success {str(should_succeed).lower()}" + (f", because {reason}" if reason else "")
+                raise self.violation(
+                    call, "RESULT-SUCCESS-FLAG", "`success` disagrees with the result's errors and entity",
+                    json_path=f"{path}.success", value=result["success"],
+                    expected=f"{expected}; errors: {errors}",
+                )
+
+    def unknown_ids_fail(self, call: ApiCall, body: dict[str, Any], unknown_ids: Iterable[int]) -> None:
+        unknown = set(unknown_ids)
+        codes = self.expectations["not_found_codes"]
+        for path, result in iter_results_with_path(body):
+            if entity_id(result) not in unknown:
+                continue
+            if result["success"] is not False:
+                raise self.violation(
+                    call, "RESULT-UNKNOWN-ID", "an unknown customer ID is reported as found",
+                    json_path=f"{path}.success", value=result["success"], expected="false",
+                )
+            found_codes = [item.get("code") for item in result.get("errors") or []]
+            if not set(found_codes) & set(codes):
+                raise self.violation(
+                    call, "RESULT-UNKNOWN-ID", "an unknown customer ID lacks a not-found error item",
+                    json_path=f"{path}.errors", value=result.get("errors"),
+                    expected=f"an error item with code in {codes}",
+                )
+
+    def user_ids(self, call: ApiCall, body: dict[str, Any]) -> None:
+        for path, result in iter_results_with_path(body):
+            entity = result.get("entity") or {}
+            for index, profile in enumerate(entity.get("profiles") or []):
+                if profile.get("userId") != entity.get("id"):
+                    raise self.violation(
+                        call, "ENTITY-USERID", "a profile's userId differs from its entity's id",
+                        json_path=f"{path}.entity.profiles[{index}].userId", value=profile.get("userId"),
+                        expected=f"{entity.get('id')} (entity.id)",
+                    )
+
+    def email_values(self, call: ApiCall, body: dict[str, Any]) -> None:
+        for path, result in iter_results_with_path(body):
+            entity = result.get("entity") or {}
+            for profile_index, profile in enumerate(entity.get("profiles") or []):
+                for key in ("identifiers", "identifiersAll", "commChannels"):
+                    for index, item in enumerate(profile.get(key) or []):
+                        if item.get("type") == "email" and not EMAIL.match(str(item.get("value", ""))):
+                            raise self.violation(
+                                call, "DATA-EMAIL", "an email identifier does not hold an email address",
+                                json_path=f"{path}.entity.profiles[{profile_index}].{key}[{index}].value",
+                                value=item.get("value"), expected="an address of the form name@domain.tld",
+                            )
+
+    def purchases(self, call: ApiCall, body: dict[str, Any]) -> None:
+        for path, result in iter_results_with_path(body):
+            loyalty = (result.get("entity") or {}).get("loyaltyInfo") or {}
+            amount = loyalty.get("lifetimePurchases")
+            if isinstance(amount, (int, float)) and amount < 0:
+                raise self.violation(
+                    call, "DATA-PURCHASES", "lifetime purchases are negative",
+                    json_path=f"{path}.entity.loyaltyInfo.lifetimePurchases", value=amount,
+                    expected="a number of at least 0",
+                )
+
+    def batch(self, call: ApiCall, ids: Sequence[int], unknown_ids: Iterable[int] = ()) -> dict[str, Any]:
+        """Run every response check that holds for any batch, and return the body."""
+        body = self.envelope(call)
+        self.one_result_per_id(call, body, ids)
+        self.result_identity(call, body, ids)
+        self.success_flags(call, body)
+        self.unknown_ids_fail(call, body, unknown_ids)
+        self.user_ids(call, body)
+        return body
+
+
+def result_for(body: dict[str, Any], customer_id: int) -> dict[str, Any] | None:
+    """Return the first result whose entity has ``customer_id``, or None."""
+    return next((result for result in body.get("data") or [] if entity_id(result) == customer_id), None)
+
+
+__all__ = ["ContractChecker", "result_for", "entity_id", "EMAIL", "SCHEMA", "SEMANTIC", "STATUS"]

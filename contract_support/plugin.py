@@ -1,0 +1,240 @@
+"""pytest plugin of the contract suite: options, environment, fixtures and the embedded sandbox.
+
+The environment file and its credentials are checked in ``pytest_configure``, so a bad file
+or an unset variable stops the run with one line before any test is collected. With an
+embedded sandbox environment the session starts the sandbox on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pathlib
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from contract_support import rules
+from contract_support.auth import build_auth
+from contract_support.checks import ContractChecker
+from contract_support.client import ApiClient
+from contract_support.config import (
+    ConfigError,
+    Credentials,
+    Environment,
+    credential_variables,
+    load_environment,
+    read_credentials,
+)
+from contract_support.redaction import Redactor
+from contract_support.reporting import CallRecorder
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
+ENVIRONMENT_KEY = pytest.StashKey[Environment]()
+CREDENTIALS_KEY = pytest.StashKey[Credentials]()
+REDACTOR_KEY = pytest.StashKey[Redactor]()
+RECORDER_KEY = pytest.StashKey[CallRecorder]()
+# Variables the embedded sandbox reads for its OAuth key pair, beside the Basic ones.
+SANDBOX_OAUTH_VARIABLES = ("SANDBOX_OAUTH_KEY", "SANDBOX_OAUTH_SECRET")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("contract", "Get Customers Bulk contract suite")
+    group.addoption(
+        "--env", dest="contract_env", default=os.environ.get("CONTRACT_ENV", "sandbox"),
+        help="environment name in environments/ or path to a YAML file (default: $CONTRACT_ENV or sandbox)",
+    )
+    group.addoption("--base-url", dest="contract_base_url", default=None, help="override the environment's base URL")
+    group.addoption(
+        "--sandbox-fault", dest="sandbox_fault", default=None,
+        help="make the embedded sandbox play this named fault or variant (python -m contract_support.sandbox --list-faults)",
+    )
+    group.addoption(
+        "--reports-dir", dest="contract_reports_dir", default=None,
+        help="folder for the HTML report, Allure results and results.json (default: reports/<env>)",
+    )
+    group.addoption(
+        "--no-reports", dest="contract_reports", action="store_false", default=True,
+        help="write no HTML report, Allure results or results.json",
+    )
+
+
+def _is_self_test_run(config: pytest.Config) -> bool:
+    paths = [arg.split("::", 1)[0] for arg in config.args]
+    self_tests = PROJECT_ROOT / "selftests"
+    return bool(paths) and all(pathlib.Path(path).resolve().is_relative_to(self_tests) for path in paths)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "rule(*ids): contract rule IDs the test checks, from contract_support.rules")
+    config.addinivalue_line("markers", "smoke: small read-only checks that are safe on production")
+    if _is_self_test_run(config):
+        return
+
+    try:
+        environment = load_environment(config.getoption("contract_env"))
+        base_url = config.getoption("contract_base_url")
+        if base_url:
+            environment = environment.with_base_url(base_url)
+        if environment.embedded_sandbox:
+            _provide_sandbox_credentials(environment)
+        elif environment.base_url is None:
+            raise ConfigError(f"{environment.path}: base_url is missing; set it or pass --base-url")
+        credentials = read_credentials(environment)
+    except ConfigError as error:
+        raise pytest.UsageError(f"configuration error: {error}") from None
+
+    if config.getoption("sandbox_fault") and not environment.embedded_sandbox:
+        raise pytest.UsageError(
+            f"configuration error: --sandbox-fault needs an embedded sandbox environment, not {environment.name!r}"
+        )
+
+    redactor = Redactor(credentials.secrets())
+    for name in credential_variables(environment) + list(SANDBOX_OAUTH_VARIABLES):
+        redactor.add_secret(os.environ.get(name) if "USERNAME" not in name else None)
+    config.stash[ENVIRONMENT_KEY] = environment
+    config.stash[CREDENTIALS_KEY] = credentials
+    config.stash[REDACTOR_KEY] = redactor
+    config.stash[RECORDER_KEY] = recorder = CallRecorder(redactor)
+    config.pluginmanager.register(recorder, "contract-call-recorder")
+
+    if config.getoption("contract_reports"):
+        _configure_reports(config, environment)
+
+
+def _provide_sandbox_credentials(environment: Environment) -> None:
+    """Generate credentials for an embedded sandbox whose variables are unset.
+
+    The sandbox is started by this run, so any value works; workers started later inherit them.
+    """
+    for name in credential_variables(environment) + list(SANDBOX_OAUTH_VARIABLES):
+        if not os.environ.get(name):
+            os.environ[name] = ("sandbox-" if "USERNAME" in name else "") + secrets.token_urlsafe(18)
+
+
+def _configure_reports(config: pytest.Config, environment: Environment) -> None:
+    folder = config.getoption("contract_reports_dir") or str(PROJECT_ROOT / "reports" / environment.name)
+    folder_path = pathlib.Path(folder)
+    folder_path.mkdir(parents=True, exist_ok=True)
+    config.stash[RECORDER_KEY].reports_dir = folder_path
+
+    if getattr(config.option, "htmlpath", None) is None and config.pluginmanager.hasplugin("html"):
+        config.option.htmlpath = str(folder_path / "report.html")
+        config.option.self_contained_html = True
+    if getattr(config.option, "allure_report_dir", None) is None and config.pluginmanager.hasplugin("allure_pytest"):
+        config.option.allure_report_dir = str(folder_path / "allure-results")
+        config.option.clean_alluredir = True
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    environment = config.stash.get(ENVIRONMENT_KEY, None)
+    if environment is None:
+        return []
+    target = "embedded sandbox on 127.0.0.1" if environment.embedded_sandbox else environment.base_url
+    lines = [f"contract environment: {environment.name} ({environment.path}), target: {target}"]
+    fault = config.getoption("sandbox_fault")
+    if fault:
+        lines.append(f"sandbox fault: {fault}")
+    recorder = config.stash[RECORDER_KEY]
+    if recorder.reports_dir is not None:
+        lines.append(f"reports: {recorder.reports_dir}")
+    return lines
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker in item.iter_markers("rule"):
+            for rule_id in marker.args:
+                if rule_id not in rules.RULES:
+                    raise pytest.UsageError(f"{item.nodeid}: unknown rule ID {rule_id!r} in its rule marker")
+
+
+# Fixtures.
+
+
+@pytest.fixture(scope="session")
+def environment(pytestconfig: pytest.Config) -> Iterator[Environment]:
+    """The chosen environment, with the embedded sandbox running if it has one."""
+    try:
+        environment = pytestconfig.stash[ENVIRONMENT_KEY]
+    except KeyError:
+        pytest.fail("the contract environment was not loaded; run the contract suite from tests/", pytrace=False)
+    if not environment.embedded_sandbox or pytestconfig.getoption("contract_base_url"):
+        yield environment
+        return
+
+    from contract_support.sandbox.server import SandboxServer
+    from contract_support.sandbox.settings import Credentials as SandboxCredentials
+    from contract_support.sandbox.settings import SandboxSettings
+
+    auth = environment.auth
+    server = SandboxServer(
+        SandboxCredentials(
+            username=os.environ[auth["username_variable"]],
+            password=os.environ[auth["password_variable"]],
+            oauth_key=os.environ[SANDBOX_OAUTH_VARIABLES[0]],
+            oauth_secret=os.environ[SANDBOX_OAUTH_VARIABLES[1]],
+        ),
+        fault=pytestconfig.getoption("sandbox_fault"),
+        settings=SandboxSettings(max_batch=environment.limits.max_batch),
+    )
+    base_url = server.start()
+    log.info("embedded sandbox listening on %s", base_url)
+    try:
+        yield environment.with_base_url(base_url)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redactor(pytestconfig: pytest.Config) -> Redactor:
+    return pytestconfig.stash[REDACTOR_KEY]
+
+
+@pytest.fixture(scope="session")
+def credentials(pytestconfig: pytest.Config) -> Credentials:
+    return pytestconfig.stash[CREDENTIALS_KEY]
+
+
+@pytest.fixture(scope="session")
+def api(pytestconfig: pytest.Config, environment: Environment, credentials: Credentials, redactor: Redactor) -> ApiClient:
+    """The HTTP client of the run, authenticated as the environment says."""
+    client = ApiClient(environment, build_auth(environment, credentials), redactor)
+    client.listeners.append(pytestconfig.stash[RECORDER_KEY].record)
+    return client
+
+
+@pytest.fixture(scope="session")
+def contract(environment: Environment, redactor: Redactor) -> ContractChecker:
+    return ContractChecker(environment, redactor)
+
+
+@pytest.fixture(scope="session")
+def known_ids(environment: Environment) -> tuple[int, ...]:
+    return environment.test_data.known_customer_ids
+
+
+@pytest.fixture(scope="session")
+def unknown_ids(environment: Environment) -> tuple[int, ...]:
+    return environment.test_data.unknown_customer_ids
+
+
+@pytest.fixture(scope="session")
+def full_batch(environment: Environment) -> list[int]:
+    """A batch of the largest allowed size, cycling through the known and unknown IDs."""
+    pool = [*environment.test_data.known_customer_ids, *environment.test_data.unknown_customer_ids]
+    return [pool[index % len(pool)] for index in range(environment.limits.max_batch)]
+
+
+@pytest.fixture(scope="session")
+def scan_ids(environment: Environment) -> list[int]:
+    """IDs to read for data-quality checks: the scan range if the environment has one, else the known IDs."""
+    scan = environment.test_data.scan_range
+    if scan is None:
+        return list(environment.test_data.known_customer_ids)
+    first, count = scan
+    return list(range(first, first + min(count, environment.limits.max_batch)))
