@@ -1,0 +1,51 @@
+"""Envelope, content type and JSON Schemas of answers to valid requests."""
+
+import pytest
+
+pytestmark = pytest.mark.smoke
+
+
+@pytest.mark.rule("ENVELOPE-SCHEMA")
+def test_known_batch_matches_envelope_schema(api, contract, known_ids):
+    call = api.get_customers(known_ids)
+
+    contract.envelope(call)
+
+
+@pytest.mark.rule("ENVELOPE-SCHEMA", "ENTITY-SCHEMA")
+def test_mixed_batch_matches_schemas(api, contract, known_ids, unknown_ids, environment):
+    ids = [known_ids[0], unknown_ids[0], *environment.test_data.deleted_customer_ids[:1], known_ids[1]]
+    call = api.get_customers(ids)
+
+    contract.envelope(call)
+
+
+@pytest.mark.rule("ENTITY-SCHEMA")
+def test_known_results_carry_full_entity(api, contract, known_ids):
+    call = api.get_customers(known_ids)
+
+    body = contract.envelope(call)
+
+    for index, result in enumerate(body["data"]):
+        entity = result.get("entity")
+        assert isinstance(entity, dict), f"$.data[{index}].entity is {entity!r}\n{contract.describe(call)}"
+        assert entity.get("profiles"), (
+            f"$.data[{index}].entity.profiles is {entity.get('profiles')!r}, expected at least one profile\n"
+            f"{contract.describe(call)}"
+        )
+
+
+@pytest.mark.rule("ENVELOPE-CONTENT-TYPE")
+def test_success_response_is_labelled_json(api, contract, known_ids):
+    call = api.get_customers(known_ids[:2])
+
+    contract.status(call, [200], "ENVELOPE-CONTENT-TYPE")
+    contract.json_content_type(call)
+    contract.json_body(call, "ENVELOPE-CONTENT-TYPE")
+
+
+@pytest.mark.rule("ENVELOPE-CONTENT-TYPE")
+def test_error_response_is_labelled_json(api, contract):
+    call = api.get_customers(body="not json")
+
+    contract.json_content_type(call)
