@@ -1,3 +1,9 @@
-"""Root conftest: loads the contract suite's pytest plugin for the suite and its self tests."""
+"""Root conftest: loads the contract suite's pytest plugins for the suite and its self tests.
 
-pytest_plugins = ["contract_support.plugin"]
+Each plugin module holds one concern; ``contract_support.plugin`` owns the options, the
+environment and the fixtures that the others build on.
+"""
+
+pytest_plugins = [
+    "contract_support.plugin",
+]

@@ -36,7 +36,13 @@ _USE_SESSION_AUTH = object()
 
 
 class InfrastructureError(Exception):
-    """The target could not be reached or kept failing: a network or cluster problem, not a contract failure."""
+    """The target could not be reached or kept failing: a network or cluster problem, not a contract failure.
+
+    The message starts with ``infrastructure:`` so reports can group these apart from contract failures.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(f"infrastructure: {message}")
 
 
 @dataclasses.dataclass

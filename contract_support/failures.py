@@ -62,7 +62,7 @@ class ContractViolation(AssertionError):
         self.expected = expected
         self.curl = curl
 
-        lines = [f"[{rule}] {title}"]
+        lines = [f"[{rule}] {title}", f"Class: {failure_class}"]
         if request:
             lines.append(f"Request: {request}")
         if json_path is not None:
