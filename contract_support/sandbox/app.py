@@ -9,6 +9,7 @@ of `hooks.Hooks`, called at the points listed there.
 
 from __future__ import annotations
 
+import collections
 import copy
 import logging
 import os
@@ -140,15 +141,15 @@ def _register_routes(app: Flask, state: SandboxState) -> None:
 def _build_results(batch: Batch, hooks: Hooks) -> list[dict]:
     """Build one result per requested ID, in request order, duplicates included."""
     results = []
-    used: set[int] = set()
+    occurrences = collections.Counter(batch.ids)
     for customer_id in batch.ids:
         status = batch.lookup.status_of(customer_id)
         if status == "found":
             entity = batch.lookup.entities[customer_id]
-            # Hooks may change an entity in place, so a repeated ID gets its own copy.
-            if customer_id in used:
+            # Hooks may change an entity in place, so each occurrence of a
+            # repeated ID gets its own copy of the entity as stored.
+            if occurrences[customer_id] > 1:
                 entity = copy.deepcopy(entity)
-            used.add(customer_id)
             result = found_result(hooks.adjust_entity(entity, batch))
         elif status == "deleted":
             result = deleted_result(customer_id)

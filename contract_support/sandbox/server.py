@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 5.0
+POLL_INTERVAL_SECONDS = 0.05
 
 _LOG_LEVELS = {"info": logging.DEBUG, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -98,8 +99,13 @@ class SandboxServer:
             raise
         self.port = self._server.server_port
 
+        # A short poll interval lets stop() return quickly: shutdown() waits
+        # for the serving loop to notice it, which takes up to one interval.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL_SECONDS},
+            name=f"sandbox-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         self._wait_until_accepting()
