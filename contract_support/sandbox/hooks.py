@@ -2,12 +2,13 @@
 
 The app calls the hooks of one `Hooks` object, in this order, for each request:
 
-1. `intercept` for every request, before routing; a returned response is sent as is;
-2. `adjust_auth` on the outcome of the credential check;
-3. `adjust_rules` on the request limits before the request is validated;
-4. `before_lookup` once the batch of IDs is parsed;
-5. `adjust_entity` for each customer found, then `adjust_result` for each result;
-6. `adjust_results` on the list of results, then `adjust_envelope` on the body;
+1. `intercept` for every request, unknown paths included, before any view runs.
+   A response it returns is sent as is.
+2. `adjust_auth` on the outcome of the credential check.
+3. `adjust_rules` on the request limits before the request is validated.
+4. `before_lookup` once the batch of IDs is parsed.
+5. `adjust_entity` for each customer found, then `adjust_result` for each result.
+6. `adjust_results` on the list of results, then `adjust_envelope` on the body.
 7. `adjust_response` on every response, errors included.
 
 The base class changes nothing, so it is also the behaviour of the correct
@@ -17,7 +18,7 @@ server. A hook may raise `SandboxError` to send an error response instead.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import Request, Response
 
@@ -52,7 +53,6 @@ class Batch:
     lookup: Lookup
     store: CustomerStore
     settings: SandboxSettings
-    extra: dict = field(default_factory=dict)
 
     def has_unknown_id(self) -> bool:
         """Return whether any requested ID matches no customer."""
