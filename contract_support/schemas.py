@@ -64,7 +64,7 @@ def load_schema(name: str) -> dict[str, Any]:
     """Return a deep copy of the schema at ``name``, a path relative to ``schemas/``."""
     try:
         resource = registry().get_or_retrieve(BASE_URI + name).value
-    except referencing.exceptions.Unretrievable:
+    except (referencing.exceptions.Unretrievable, referencing.exceptions.NoSuchResource):
         known = ", ".join(path.relative_to(SCHEMA_DIRECTORY).as_posix() for path in _schema_files())
         raise SchemaLoadError(f"schema {name!r} not found under {SCHEMA_DIRECTORY}; known: {known}") from None
     return copy.deepcopy(resource.contents)

@@ -1,0 +1,98 @@
+"""Self tests of schema loading, local reference resolution and format checking."""
+
+import copy
+import json
+import pathlib
+
+import jsonschema
+import pytest
+
+from contract_support import schemas
+
+EXAMPLES = pathlib.Path(schemas.SCHEMA_DIRECTORY) / "examples"
+ENVELOPE = "response/envelope.schema.json"
+
+
+def load_example(name):
+    return json.loads((EXAMPLES / name).read_text())
+
+
+def test_every_schema_file_is_registered_by_its_id():
+    files = sorted(schemas.SCHEMA_DIRECTORY.rglob("*.schema.json"))
+
+    for path in files:
+        name = path.relative_to(schemas.SCHEMA_DIRECTORY).as_posix()
+        assert schemas.load_schema(name)["$id"] == schemas.BASE_URI + name
+
+
+def test_every_schema_is_valid_draft_2020_12():
+    for path in schemas.SCHEMA_DIRECTORY.rglob("*.schema.json"):
+        jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("example", ["documented-response.json", "failed-result-response.json"])
+def test_documented_examples_validate(example):
+    assert schemas.iter_errors(ENVELOPE, load_example(example)) == []
+
+
+def test_bad_date_time_rejected():
+    body = load_example("documented-response.json")
+    body["data"][0]["entity"]["profiles"][0]["autoUpdateTime"] = "16/09/2024 11:59"
+
+    errors = schemas.iter_errors(ENVELOPE, body)
+
+    assert [schemas.json_path(error) for error in errors] == ["$.data[0].entity.profiles[0].autoUpdateTime"]
+    assert errors[0].validator == "format"
+
+
+def test_email_identifier_without_address_rejected():
+    body = load_example("documented-response.json")
+    body["data"][1]["entity"]["profiles"][0]["identifiers"][1]["value"] = "not-an-email"
+
+    errors = schemas.iter_errors(ENVELOPE, body)
+
+    assert [schemas.json_path(error) for error in errors] == ["$.data[1].entity.profiles[0].identifiers[1].value"]
+
+
+def test_undocumented_fields_allowed():
+    body = load_example("documented-response.json")
+    body["data"][0]["entity"]["fraudDetails"] = {"status": "NONE"}
+    body["data"][0]["entity"]["profiles"][0]["identifiers"][0]["cardSeries"] = "X"
+
+    assert schemas.iter_errors(ENVELOPE, body) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected_path"),
+    [
+        (("data", 0, "entity", "id"), "382137011", "$.data[0].entity.id"),
+        (("data", 0, "success"), "true", "$.data[0].success"),
+        (("data", 0, "entity", "loyaltyInfo", "lifetimePurchases"), "2400.0", "$.data[0].entity.loyaltyInfo.lifetimePurchases"),
+        (("data", 0, "errors"), [{"code": "x"}], "$.data[0].errors[0].code"),
+    ],
+    ids=["id-string", "success-string", "purchases-string", "error-item"],
+)
+def test_wrong_types_rejected_at_their_path(path, value, expected_path):
+    body = copy.deepcopy(load_example("documented-response.json"))
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+
+    errors = schemas.iter_errors(ENVELOPE, body)
+
+    assert [schemas.json_path(error) for error in errors][:1] == [expected_path]
+
+
+def test_unknown_schema_name_lists_known_ones():
+    with pytest.raises(schemas.SchemaLoadError, match="known: environment.schema.json"):
+        schemas.load_schema("response/nothing.schema.json")
+
+
+def test_request_body_schema_rejects_floats_and_empty():
+    validator = schemas.validator("request/body.schema.json")
+
+    assert validator.is_valid([1, 2])
+    assert not validator.is_valid([])
+    assert not validator.is_valid([1.5])
+    assert not validator.is_valid([2**63])
