@@ -20,7 +20,7 @@ from contract_support.redaction import Redactor
 
 ENVELOPE_SCHEMA = "response/envelope.schema.json"
 ERROR_SCHEMA = "response/error-response.schema.json"
-# Stricter than the JSON Schema "email" format, which only asks for an "@".
+# Stricter than the "email" format check of jsonschema 4.26, which only requires an "@".
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _MAX_SCHEMA_ERRORS = 5
 
@@ -191,8 +191,13 @@ class ContractChecker:
             complete = isinstance(entity, dict) and bool(entity.get("profiles"))
             should_succeed = not errors and complete
             if result["success"] != should_succeed:
-                reason = "it has errors" if errors else "it has no entity with a profile" if not complete else ""
-                expected = f"success {str(should_succeed).lower()}" + (f", because {reason}" if reason else "")
+                if errors:
+                    reason = ", because it has errors"
+                elif not complete:
+                    reason = ", because it has no entity with a profile"
+                else:
+                    reason = ""
+                expected = f"success {str(should_succeed).lower()}{reason}"
                 raise self.violation(
                     call, "RESULT-SUCCESS-FLAG", "`success` disagrees with the result's errors and entity",
                     json_path=f"{path}.success", value=result["success"],

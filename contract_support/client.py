@@ -47,7 +47,7 @@ class InfrastructureError(Exception):
 
 @dataclasses.dataclass
 class RetryEvent:
-    """One retry that urllib3 made before the final answer."""
+    """One retry that urllib3 made before the final response."""
 
     reason: str
     status: int | None
@@ -119,7 +119,7 @@ CallListener = Callable[[ApiCall], None]
 
 
 class ApiClient:
-    """Sends requests to one environment and tells its listeners about every call."""
+    """Sends requests to one environment and passes every recorded call to its listeners."""
 
     def __init__(
         self,

@@ -1,9 +1,9 @@
 """Environment files: loading, validation against their JSON Schema, and credentials.
 
-An environment file in ``environments/`` describes one target of the suite. Any problem
-with it (a missing file, invalid YAML, a key of the wrong type, an unset credential
-variable) raises ``ConfigError`` with a single line that names the file, the key or the
-variable, so the run can stop before the first test.
+An environment file in ``environments/`` describes one target of the suite. A missing file,
+invalid YAML, a key of the wrong type or an unset credential variable raises ``ConfigError``.
+Its message is a single line that names the file, the key or the variable, so the run can
+stop before the first test.
 """
 
 from __future__ import annotations

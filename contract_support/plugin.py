@@ -158,7 +158,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def environment(pytestconfig: pytest.Config) -> Iterator[Environment]:
-    """The chosen environment, with the embedded sandbox running if it has one."""
+    """Yield the chosen environment, starting the embedded sandbox first if the environment has one."""
     try:
         environment = pytestconfig.stash[ENVIRONMENT_KEY]
     except KeyError:
@@ -202,7 +202,7 @@ def credentials(pytestconfig: pytest.Config) -> Credentials:
 
 @pytest.fixture(scope="session")
 def api(pytestconfig: pytest.Config, environment: Environment, credentials: Credentials, redactor: Redactor) -> ApiClient:
-    """The HTTP client of the run, authenticated as the environment says."""
+    """Return the run's HTTP client, authenticated as the environment file specifies."""
     client = ApiClient(environment, build_auth(environment, credentials), redactor)
     client.listeners.append(pytestconfig.stash[RECORDER_KEY].record)
     return client
@@ -225,7 +225,7 @@ def unknown_ids(environment: Environment) -> tuple[int, ...]:
 
 @pytest.fixture(scope="session")
 def full_batch(environment: Environment) -> list[int]:
-    """A batch of the largest allowed size, cycling through the known and unknown IDs."""
+    """Return a batch of the largest allowed size, cycling through the known and unknown IDs."""
     pool = [*environment.test_data.known_customer_ids, *environment.test_data.unknown_customer_ids]
     return [pool[index % len(pool)] for index in range(environment.limits.max_batch)]
 

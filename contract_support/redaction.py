@@ -1,7 +1,7 @@
 """Redaction of secrets from everything the suite writes: reports, logs and curl commands.
 
 Two layers work together. Headers and JSON keys whose names mark them as secret are
-replaced whatever their value, and every secret value the run knows (passwords, their md5
+replaced whatever their value, and every secret value the run has seen (passwords, their md5
 digests, OAuth keys, secrets and tokens, the Basic header) is replaced wherever it appears
 in text, including inside URLs and bodies.
 """

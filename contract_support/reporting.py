@@ -130,14 +130,14 @@ class CallRecorder:
         except ImportError:  # pragma: no cover - pytest-html is a pinned requirement
             return
         calls = self.calls_by_test.get(item.nodeid, [])
-        shown = calls if len(calls) <= MAX_ATTACHED_CALLS else calls[: MAX_ATTACHED_CALLS - 2] + calls[-2:]
+        attached = calls if len(calls) <= MAX_ATTACHED_CALLS else calls[: MAX_ATTACHED_CALLS - 2] + calls[-2:]
         blocks = [
             f"<details><summary>{html.escape(self.redactor.text(call.summary()))}</summary>"
             f"<pre>{html.escape(format_call(call, self.redactor, self.body_transform))}</pre></details>"
-            for call in shown
+            for call in attached
         ]
-        if len(calls) > len(shown):
-            blocks.insert(MAX_ATTACHED_CALLS - 2, f"<p>... {len(calls) - len(shown)} more calls not shown</p>")
+        if len(calls) > len(attached):
+            blocks.insert(MAX_ATTACHED_CALLS - 2, f"<p>... {len(calls) - len(attached)} more calls not shown</p>")
         if blocks:
             report.extras = [*getattr(report, "extras", []), extras.html("".join(blocks))]
 
