@@ -4,6 +4,9 @@ import pytest
 
 from contract_support.client import OMIT
 
+# Well-formed values for identifier types that the environment's test data does not cover.
+PLAUSIBLE_IDENTIFIER_VALUES = {"mobile": "919000000001", "email": "someone@example.com", "externalId": "EXT-1"}
+
 
 @pytest.mark.rule("QUERY-FORMAT")
 @pytest.mark.parametrize("value", ["xml", "JSON ", "csv", ""], ids=["xml", "json-with-space", "csv", "empty"])
@@ -60,9 +63,7 @@ def test_unsupported_identifier_name_rejected(api, contract, known_ids, name):
 @pytest.mark.parametrize("name", ["mobile", "email", "externalId"])
 def test_supported_identifier_name_accepted(api, contract, environment, known_ids, name):
     identifier = environment.test_data.identifier
-    value = identifier.value if identifier.type == name else {"mobile": "919000000001"}.get(name, "x@example.com")
-    if name == "externalId" and identifier.type != name:
-        value = "EXT-1"
+    value = identifier.value if identifier.type == name else PLAUSIBLE_IDENTIFIER_VALUES[name]
     call = api.get_customers(known_ids[:1], params={"identifierName": name, "identifierValue": value})
 
     contract.batch(call, list(known_ids[:1]))
