@@ -17,6 +17,7 @@ import pytest
 
 from contract_support import rules
 from contract_support.auth import build_auth
+from contract_support.budget import BUDGET_KEY
 from contract_support.checks import ContractChecker
 from contract_support.client import ApiClient
 from contract_support.config import (
@@ -203,8 +204,12 @@ def credentials(pytestconfig: pytest.Config) -> Credentials:
 @pytest.fixture(scope="session")
 def api(pytestconfig: pytest.Config, environment: Environment, credentials: Credentials, redactor: Redactor) -> ApiClient:
     """Return the run's HTTP client, authenticated as the environment file specifies."""
-    client = ApiClient(environment, build_auth(environment, credentials), redactor)
+    request_budget = pytestconfig.stash[BUDGET_KEY]
+    client = ApiClient(
+        environment, build_auth(environment, credentials), redactor, before_request=request_budget.acquire
+    )
     client.listeners.append(pytestconfig.stash[RECORDER_KEY].record)
+    request_budget.track(client)
     return client
 
 
