@@ -7,4 +7,5 @@ environment and the fixtures that the others build on.
 pytest_plugins = [
     "contract_support.plugin",
     "contract_support.budget_plugin",
+    "contract_support.report_plugin",
 ]

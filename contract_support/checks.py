@@ -8,8 +8,10 @@ that resolves an open point differently can say so in its environment file.
 from __future__ import annotations
 
 import collections
+import contextlib
+import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from contract_support import schemas
@@ -23,6 +25,23 @@ ERROR_SCHEMA = "response/error-response.schema.json"
 # Stricter than the "email" format check of jsonschema 4.26, which only requires an "@".
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _MAX_SCHEMA_ERRORS = 5
+
+try:
+    import allure
+except ImportError:  # pragma: no cover - allure-pytest is a pinned requirement
+    allure = None
+
+
+def _step(title: str | Callable[..., str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Show a check as an Allure step; ``title`` may be a function of the check's arguments."""
+    def decorate(check: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(check)
+        def run_as_step(self: Any, *args: Any, **kwargs: Any) -> Any:
+            text = title if isinstance(title, str) else title(*args, **kwargs)
+            with allure.step(text) if allure is not None else contextlib.nullcontext():
+                return check(self, *args, **kwargs)
+        return run_as_step
+    return decorate
 
 
 def iter_results_with_path(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -58,6 +77,7 @@ class ContractChecker:
 
     # Status, headers and bodies.
 
+    @_step(lambda call, expected, rule: f"check {rule}: HTTP status")
     def status(self, call: ApiCall, expected: Iterable[int], rule: str) -> None:
         expected = sorted(set(expected))
         if call.status not in expected:
@@ -68,6 +88,7 @@ class ContractChecker:
                 expected=f"one of {expected}; response body: {body[:500]}",
             )
 
+    @_step(lambda call, rule="ENVELOPE-CONTENT-TYPE": f"check {rule}: JSON content type")
     def json_content_type(self, call: ApiCall, rule: str = "ENVELOPE-CONTENT-TYPE") -> None:
         media_type = call.content_type.split(";", 1)[0].strip().lower()
         if media_type != "application/json":
@@ -87,6 +108,7 @@ class ContractChecker:
                 failure_class=SCHEMA, json_path="$", value=self.redactor.text(text[:500]),
             ) from None
 
+    @_step(lambda call, instance, schema_name, rule: f"validate schema {schema_name} ({rule})")
     def schema(self, call: ApiCall, instance: Any, schema_name: str, rule: str) -> None:
         errors = schemas.iter_errors(schema_name, instance)
         if not errors:
@@ -105,6 +127,7 @@ class ContractChecker:
             expected="\n  ".join(["schema errors:", *details]),
         )
 
+    @_step("check the 200 envelope")
     def envelope(self, call: ApiCall) -> dict[str, Any]:
         """Check a 200 answer's status, content type and schema, and return its body.
 
@@ -120,12 +143,14 @@ class ContractChecker:
         self.schema(call, body, ENVELOPE_SCHEMA, "ENTITY-SCHEMA" if inside_results else "ENVELOPE-SCHEMA")
         return body
 
+    @_step(lambda call, statuses, rule: f"check {rule}: error response")
     def error_response(self, call: ApiCall, statuses: Iterable[int], rule: str) -> dict[str, Any]:
         """Check a refused request: the expected status, then a JSON error body."""
         self.status(call, statuses, rule)
         self.error_body(call)
         return call.json()
 
+    @_step(lambda call, rule="ERROR-BODY": f"check {rule}: JSON error body")
     def error_body(self, call: ApiCall, rule: str = "ERROR-BODY") -> None:
         body = self.json_body(call, rule)
         self.json_content_type(call, rule)
@@ -133,6 +158,7 @@ class ContractChecker:
 
     # Per-entity semantics.
 
+    @_step("check RESULT-COUNT")
     def one_result_per_id(self, call: ApiCall, body: dict[str, Any], ids: Sequence[int]) -> None:
         data = body["data"]
         if self.expectations["duplicate_ids"] == "once":
@@ -148,6 +174,7 @@ class ContractChecker:
                 expected=f"{expected_count} results, one per requested ID",
             )
 
+    @_step("check RESULT-IDENTITY and RESULT-ORDER")
     def result_identity(self, call: ApiCall, body: dict[str, Any], ids: Sequence[int]) -> None:
         """Check that the entity IDs are the requested ones, and in request order if expected."""
         results = body["data"]
@@ -184,6 +211,7 @@ class ContractChecker:
                     expected=f"{requested_id}, the ID requested at position {index}",
                 )
 
+    @_step("check RESULT-SUCCESS-FLAG")
     def success_flags(self, call: ApiCall, body: dict[str, Any]) -> None:
         for path, result in iter_results_with_path(body):
             errors = result.get("errors") or []
@@ -204,6 +232,7 @@ class ContractChecker:
                     expected=f"{expected}; errors: {errors}",
                 )
 
+    @_step("check RESULT-UNKNOWN-ID")
     def unknown_ids_fail(self, call: ApiCall, body: dict[str, Any], unknown_ids: Iterable[int]) -> None:
         unknown = set(unknown_ids)
         codes = self.expectations["not_found_codes"]
@@ -223,6 +252,7 @@ class ContractChecker:
                     expected=f"an error item with code in {codes}",
                 )
 
+    @_step("check ENTITY-USERID")
     def user_ids(self, call: ApiCall, body: dict[str, Any]) -> None:
         for path, result in iter_results_with_path(body):
             entity = result.get("entity") or {}
@@ -234,6 +264,7 @@ class ContractChecker:
                         expected=f"{entity.get('id')} (entity.id)",
                     )
 
+    @_step("check DATA-EMAIL")
     def email_values(self, call: ApiCall, body: dict[str, Any]) -> None:
         for path, result in iter_results_with_path(body):
             entity = result.get("entity") or {}
@@ -247,6 +278,7 @@ class ContractChecker:
                                 value=item.get("value"), expected="an address of the form name@domain.tld",
                             )
 
+    @_step("check DATA-PURCHASES")
     def purchases(self, call: ApiCall, body: dict[str, Any]) -> None:
         for path, result in iter_results_with_path(body):
             loyalty = (result.get("entity") or {}).get("loyaltyInfo") or {}
@@ -258,6 +290,7 @@ class ContractChecker:
                     expected="a number of at least 0",
                 )
 
+    @_step("check every batch rule")
     def batch(self, call: ApiCall, ids: Sequence[int], unknown_ids: Iterable[int] = ()) -> dict[str, Any]:
         """Run every response check that holds for any batch, and return the body."""
         body = self.envelope(call)

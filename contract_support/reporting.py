@@ -86,6 +86,10 @@ class CallRecorder:
         self.calls_by_test: dict[str, list[ApiCall]] = {}
         self.all_calls: list[ApiCall] = []
         self.results: dict[str, dict[str, Any]] = {}
+        # Callbacks that get every call with the node ID of the test that made it.
+        self.listeners: list[Callable[[ApiCall, str], None]] = []
+        # Extra top-level sections of results.json, filled by other report plugins before it is written.
+        self.summary_sections: dict[str, Any] = {}
         self._current: str | None = None
         self._started = time.time()
 
@@ -94,11 +98,15 @@ class CallRecorder:
         calls = self.calls_by_test.setdefault(self._current or "(outside tests)", [])
         calls.append(call)
         if allure is not None and len(calls) <= MAX_ATTACHED_CALLS:
-            allure.attach(
-                format_call(call, self.redactor, self.body_transform),
-                name=self.redactor.text(f"{call.method} {call.url.split('://', 1)[-1]} -> {call.status}"),
-                attachment_type=allure.attachment_type.TEXT,
-            )
+            # The step is recorded once the response is in, so its title carries the status and time.
+            with allure.step(self.redactor.text(f"send {call.summary().split('://', 1)[-1]}")):
+                allure.attach(
+                    format_call(call, self.redactor, self.body_transform),
+                    name=self.redactor.text(f"{call.method} {call.url.split('://', 1)[-1]} -> {call.status}"),
+                    attachment_type=allure.attachment_type.TEXT,
+                )
+        for listener in self.listeners:
+            listener(call, self._current or "(outside tests)")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -154,6 +162,7 @@ class CallRecorder:
         summary = {
             "requests_sent": len(self.all_calls),
             "duration_seconds": round(time.time() - self._started, 3),
+            **self.summary_sections,
             "tests": list(self.results.values()),
         }
         path = self.reports_dir / "results.json"
