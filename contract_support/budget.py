@@ -11,6 +11,7 @@ staging, none on production unless the run explicitly allows it.
 from __future__ import annotations
 
 import logging
+import os
 import pathlib
 import threading
 from collections.abc import Mapping
@@ -117,10 +118,22 @@ def profile_kind(environment: Environment) -> str:
     return "staging"
 
 
+# Caps the examples per generated test in every environment, for callers that run the suite
+# many times in a row, such as the fault matrix. It can only lower the count.
+MAX_EXAMPLES_CAP_VARIABLE = "CONTRACT_HYPOTHESIS_MAX_EXAMPLES"
+
+
 def max_examples(environment: Environment) -> int:
-    """Return the examples per generated test: ``hypothesis.max_examples``, else the kind's default."""
+    """Return the examples per generated test: ``hypothesis.max_examples``, else the kind's default.
+
+    The count is capped by ``$CONTRACT_HYPOTHESIS_MAX_EXAMPLES`` when that is set.
+    """
     configured: Mapping[str, int] = environment.hypothesis
-    return int(configured.get("max_examples", DEFAULT_EXAMPLES[profile_kind(environment)]))
+    count = int(configured.get("max_examples", DEFAULT_EXAMPLES[profile_kind(environment)]))
+    cap = os.environ.get(MAX_EXAMPLES_CAP_VARIABLE)
+    if cap:
+        return min(count, int(cap))
+    return count
 
 
 def generated_tests_skip_reason(environment: Environment, allow_production_floods: bool) -> str | None:
