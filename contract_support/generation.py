@@ -178,32 +178,8 @@ def query_schema(supported_sources: Sequence[str], source_required: bool) -> dic
 
 
 def query_objects(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """Draw objects valid against the query schema, honouring ``required`` and ``dependentRequired``.
-
-    Each property's value comes from its own sub-schema through hypothesis-jsonschema.
-    NOTE: hypothesis-jsonschema 0.23.1 fails on every ``"type": "object"`` schema under
-    hypothesis 6.170 (AttributeError: 'many' object has no attribute 'more'), so the object
-    itself is assembled here. Only ``required`` and ``dependentRequired`` are honoured.
-    """
-    values = {
-        name: from_schema({**subschema, "$defs": schema.get("$defs", {})})
-        for name, subschema in schema["properties"].items()
-    }
-    required = set(schema.get("required", ()))
-    groups: list[tuple[str, ...]] = []
-    for name in values:
-        group = tuple(sorted({name, *schema.get("dependentRequired", {}).get(name, ())}))
-        if group not in groups and not any(name in existing for existing in groups):
-            groups.append(group)
-
-    def group_strategy(group: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
-        present = st.fixed_dictionaries({name: values[name] for name in group})
-        return present if required & set(group) else st.one_of(st.just({}), present)
-
-    def merge(parts: tuple[dict[str, Any], ...]) -> dict[str, Any]:
-        return {name: value for part in parts for name, value in part.items()}
-
-    return st.tuples(*(group_strategy(group) for group in groups)).map(merge)
+    """Draw objects valid against the query schema, identifier pairs included."""
+    return from_schema(schema)
 
 
 def _unknown_parameter_names() -> st.SearchStrategy[str]:
