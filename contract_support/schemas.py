@@ -4,6 +4,11 @@ Every ``*.schema.json`` file under ``schemas/`` is registered under its ``$id`` 
 ``referencing.Registry``, so ``$ref`` between files resolves locally and never over the
 network. Validators are built once per schema and cached, because building one costs far
 more than using it.
+
+``jsonschema`` is the reference validator and explains every error. Because it needs about
+60 ms for a response of 100 customers, ``iter_errors`` first asks a compiled
+``jsonschema-rs`` validator, given the same schemas and the same format functions, and
+calls ``jsonschema`` only for instances that validator rejects.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 import referencing
 import referencing.jsonschema
 
@@ -100,7 +106,37 @@ def schema_path(error: jsonschema.ValidationError) -> str:
     return "/".join(str(part) for part in error.absolute_schema_path)
 
 
+@functools.cache
+def fast_validator(name: str) -> jsonschema_rs.Validator:
+    """Return the cached compiled validator for the schema at ``name``.
+
+    It checks formats with the same functions as ``FORMAT_CHECKER``, so both validators
+    agree on what a date-time or an email is.
+    """
+    resources = [(BASE_URI + path.relative_to(SCHEMA_DIRECTORY).as_posix(), load_schema(
+        path.relative_to(SCHEMA_DIRECTORY).as_posix())) for path in _schema_files()]
+    formats = {
+        format_name: functools.partial(FORMAT_CHECKER.conforms, format=format_name)
+        for format_name in ("date-time", "email")
+    }
+    return jsonschema_rs.Draft202012Validator(
+        load_schema(name), registry=jsonschema_rs.Registry(resources), validate_formats=True, formats=formats,
+    )
+
+
 def iter_errors(name: str, instance: Any) -> list[jsonschema.ValidationError]:
     """Return every validation error of ``instance`` against the schema ``name``, deepest first."""
-    errors = validator(name).iter_errors(instance)
+    if fast_validator(name).is_valid(instance):
+        return []
+
+    errors = list(validator(name).iter_errors(instance))
+    if not errors:
+        # The two validators disagree; report what the compiled one found rather than pass.
+        errors = [
+            jsonschema.ValidationError(
+                f"{error.message} (found by jsonschema-rs only)",
+                path=error.instance_path, schema_path=error.schema_path, instance=error.instance,
+            )
+            for error in fast_validator(name).iter_errors(instance)
+        ]
     return sorted(errors, key=lambda error: (-len(error.absolute_path), json_path(error)))

@@ -6,11 +6,17 @@ import pathlib
 
 import jsonschema
 import pytest
+import requests
 
 from contract_support import schemas
+from contract_support.auth import VendorBasicAuth
+from contract_support.sandbox.faults import FAULTS
+from contract_support.sandbox.server import SandboxServer
+from contract_support.sandbox.settings import Credentials
 
 EXAMPLES = pathlib.Path(schemas.SCHEMA_DIRECTORY) / "examples"
 ENVELOPE = "response/envelope.schema.json"
+CREDENTIALS = Credentials("schema-tests", "schema-tests-password", "key", "secret")
 
 
 def load_example(name):
@@ -96,3 +102,32 @@ def test_request_body_schema_rejects_floats_and_empty():
     assert not validator.is_valid([])
     assert not validator.is_valid([1.5])
     assert not validator.is_valid([2**63])
+
+
+@pytest.fixture(scope="module")
+def sandbox_database(tmp_path_factory):
+    from contract_support.sandbox import build_database
+
+    path = tmp_path_factory.mktemp("sandbox") / "customers.sqlite3"
+    build_database(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "mode", [None, *(name for name, fault in FAULTS.items() if fault.kind != "network")], ids=lambda mode: mode or "correct"
+)
+def test_compiled_and_reference_validators_agree(sandbox_database, mode):
+    with SandboxServer(CREDENTIALS, fault=mode, database_path=sandbox_database) as server:
+        response = requests.post(
+            f"{server.base_url}/v2/bulk/getCustomers", json=[*range(400000001, 400000021), 999999001, 400000298],
+            auth=VendorBasicAuth(CREDENTIALS.username, CREDENTIALS.password), timeout=10,
+        )
+    try:
+        body = response.json()
+    except ValueError:
+        pytest.skip(f"mode {mode} answers with a body that is not JSON")
+
+    for name in (ENVELOPE, "response/error-response.schema.json"):
+        compiled = schemas.fast_validator(name).is_valid(body)
+        reference = schemas.validator(name).is_valid(body)
+        assert compiled == reference, f"{name}: jsonschema-rs says {compiled}, jsonschema says {reference} for {mode}"
