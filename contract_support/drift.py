@@ -122,6 +122,8 @@ def _root_shape(schema_name: str) -> _Shape:
     return _compile([(resolved.contents, resolved.resolver)])
 
 
+# Paths repeat in every result of a batch, so building each one once saves most of the walk's string work.
+@functools.lru_cache(maxsize=8192)
 def _child_path(path: str, key: str) -> str:
     return f"{path}.{key}" if _IDENTIFIER.match(key) else f"{path}[{json.dumps(key)}]"
 
