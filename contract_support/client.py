@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import requests
 import requests.adapters
+import urllib3.exceptions
 import urllib3.util.retry
 
 from contract_support.config import Environment
@@ -66,8 +67,11 @@ class ApiCall:
     status: int
     response_headers: dict[str, str]
     response_body: bytes
+    # Time of the final attempt alone, so a throttled call does not count its Retry-After wait
+    # as latency. ``total_seconds`` includes the failed attempts and the waits between them.
     elapsed_seconds: float
     retries: list[RetryEvent] = dataclasses.field(default_factory=list)
+    total_seconds: float | None = None
     sent_ids: Sequence[Any] | None = None
 
     @property
@@ -90,25 +94,41 @@ class ApiCall:
 
 
 class LoggingRetry(urllib3.util.retry.Retry):
-    """urllib3 ``Retry`` that logs each retry and hands it to a callback for the report."""
+    """urllib3 ``Retry`` that logs each retry and hands it to a callback for the report.
 
-    def __init__(self, *args: Any, on_retry: Callable[[RetryEvent], None] | None = None, **kwargs: Any):
+    ``on_resume`` runs when the wait before a retry ends, which is when the next attempt starts.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+        on_resume: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.on_retry = on_retry
+        self.on_resume = on_resume
 
     def new(self, **kwargs: Any) -> LoggingRetry:
         retry = super().new(**kwargs)
         retry.on_retry = self.on_retry
+        retry.on_resume = self.on_resume
         return retry
+
+    def sleep(self, response: Any = None) -> None:
+        super().sleep(response)
+        if self.on_resume is not None:
+            self.on_resume()
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
         status = response.status if response is not None else None
         reason = f"HTTP {status}" if status is not None else f"{type(error).__name__}: {error}"
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
 
-        sleep_seconds = retry.get_backoff_time()
-        if response is not None:
-            sleep_seconds = max(sleep_seconds, retry.get_retry_after(response) or 0)
+        # The same choice as Retry.sleep(): the Retry-After value when the response has one, else the backoff.
+        retry_after = retry.get_retry_after(response) if response is not None and self.respect_retry_after_header else None
+        sleep_seconds = retry_after if retry_after else retry.get_backoff_time()
         log.warning("retrying %s %s after %s (%d retries left)", method, url, reason, retry.total or 0)
         if self.on_retry is not None:
             self.on_retry(RetryEvent(reason, status, sleep_seconds))
@@ -142,8 +162,17 @@ class ApiClient:
         self.session = self._build_session()
 
     def _build_session(self) -> requests.Session:
+        self.retry = self._build_retry()
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(max_retries=self.retry)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers.update({"Accept": "application/json", **self.environment.headers})
+        return session
+
+    def _build_retry(self) -> LoggingRetry:
         retries = self.environment.retries
-        retry = LoggingRetry(
+        return LoggingRetry(
             total=int(retries["total"]),
             connect=int(retries["total"]),
             read=int(retries["total"]),
@@ -151,23 +180,24 @@ class ApiClient:
             other=0,
             backoff_factor=float(retries["backoff_factor"]),
             backoff_max=float(retries["max_retry_after_seconds"]),
+            # A larger Retry-After is cut to this many seconds rather than waited out in full.
+            retry_after_max=int(retries["max_retry_after_seconds"]),
             status_forcelist=RETRY_STATUSES,
+            # None retries every method: the POST only reads, so sending it again is safe.
             allowed_methods=None,
             respect_retry_after_header=True,
             raise_on_status=False,
             on_retry=self._record_retry,
+            on_resume=self._start_attempt,
         )
-        session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(max_retries=retry)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers.update({"Accept": "application/json", **self.environment.headers})
-        return session
 
     def _record_retry(self, event: RetryEvent) -> None:
         self._local.retries = [*getattr(self._local, "retries", []), event]
         with self._count_lock:
             self.requests_sent += 1
+
+    def _start_attempt(self) -> None:
+        self._local.attempt_started = time.perf_counter()
 
     def query(self, params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> list[tuple[str, str]]:
         """Merge ``params`` into the environment's default query.
@@ -246,21 +276,9 @@ class ApiClient:
             self.before_request()
         self._local.retries = []
         started = time.perf_counter()
-        try:
-            response = self.session.send(prepared, timeout=self.environment.limits.timeout_seconds)
-        except requests.exceptions.RetryError as error:
-            raise InfrastructureError(f"{method} {url}: retries exhausted: {error}") from None
-        except requests.exceptions.Timeout:
-            raise InfrastructureError(
-                f"{method} {url}: timed out after {self.environment.limits.timeout_seconds} s "
-                "(limits.timeout_seconds in the environment file)"
-            ) from None
-        except requests.exceptions.ConnectionError as error:
-            raise InfrastructureError(f"{method} {url}: connection failed: {self.redactor.text(str(error))}") from None
-        finally:
-            with self._count_lock:
-                self.requests_sent += 1
-        elapsed = time.perf_counter() - started
+        self._local.attempt_started = started
+        response = self._send_with_body_retries(prepared, method, url)
+        finished = time.perf_counter()
 
         call = ApiCall(
             method=method,
@@ -271,8 +289,9 @@ class ApiClient:
             status=response.status_code,
             response_headers=dict(response.headers),
             response_body=response.content,
-            elapsed_seconds=elapsed,
+            elapsed_seconds=finished - self._local.attempt_started,
             retries=list(self._local.retries),
+            total_seconds=finished - started,
         )
         log.info("%s", self.redactor.text(call.summary()))
         for listener in self.listeners:
@@ -284,6 +303,50 @@ class ApiClient:
                 f"after {len(call.retries)} retries"
             )
         return call
+
+    def _send_with_body_retries(self, prepared: requests.PreparedRequest, method: str, url: str) -> requests.Response:
+        """Send through the session, retrying also when the connection drops after the response headers.
+
+        urllib3 retries only until the headers arrive; requests reads the body afterwards and
+        raises ChunkedEncodingError when the connection drops mid-body. Such a drop is retried
+        here with the same ``Retry`` settings, and it draws on the retries the call already used.
+        """
+        timeout = self.environment.limits.timeout_seconds
+        while True:
+            try:
+                try:
+                    return self.session.send(prepared, timeout=timeout)
+                finally:
+                    with self._count_lock:
+                        self.requests_sent += 1
+            except requests.exceptions.ChunkedEncodingError as error:
+                used = len(self._local.retries)
+                remaining = int(self.environment.retries["total"]) - used
+                if remaining <= 0:
+                    raise InfrastructureError(
+                        f"{method} {url}: connection dropped while reading the response body, "
+                        f"and {used} retries are used up: {self.redactor.text(str(error))}"
+                    ) from None
+                retry = self.retry.new(total=remaining, read=remaining)
+                retry = retry.increment(method, url, error=urllib3.exceptions.ProtocolError(str(error)))
+                retry.sleep()
+            except requests.exceptions.RetryError as error:
+                raise InfrastructureError(f"{method} {url}: retries exhausted: {error}") from None
+            except requests.exceptions.Timeout:
+                raise self._timeout_error(method, url) from None
+            except requests.exceptions.ConnectionError as error:
+                reason = getattr(error.args[0], "reason", None) if error.args else None
+                if isinstance(reason, urllib3.exceptions.ReadTimeoutError):
+                    # urllib3 retries read timeouts too; requests reports the last one as a ConnectionError.
+                    raise self._timeout_error(method, url, len(self._local.retries)) from None
+                raise InfrastructureError(f"{method} {url}: connection failed: {self.redactor.text(str(error))}") from None
+
+    def _timeout_error(self, method: str, url: str, retries: int = 0) -> InfrastructureError:
+        after_retries = f", also on {retries} retries" if retries else ""
+        return InfrastructureError(
+            f"{method} {url}: timed out after {self.environment.limits.timeout_seconds} s{after_retries} "
+            "(limits.timeout_seconds in the environment file)"
+        )
 
     def _add_auth_secrets(self, prepared: requests.PreparedRequest) -> None:
         for name, value in prepared.headers.items():
