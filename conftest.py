@@ -8,4 +8,5 @@ pytest_plugins = [
     "contract_support.plugin",
     "contract_support.budget_plugin",
     "contract_support.report_plugin",
+    "contract_support.safety_plugin",
 ]

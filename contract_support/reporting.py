@@ -121,8 +121,10 @@ class CallRecorder:
 
         entry = self.results.setdefault(item.nodeid, {"nodeid": item.nodeid, "rules": rule_ids, "outcome": "passed"})
         if report.failed:
-            entry["outcome"] = "failed" if report.when == "call" else "error"
             entry["failure_class"] = failure_class(call.excinfo)
+            # An infrastructure problem is an error wherever it happens: the contract was not checked.
+            is_error = report.when != "call" or entry["failure_class"] == failures.INFRASTRUCTURE
+            entry["outcome"] = "error" if is_error else "failed"
             violation = call.excinfo.value if call.excinfo is not None else None
             entry["violated_rule"] = violation.rule if isinstance(violation, ContractViolation) else None
             entry["message"] = self.redactor.text(str(violation))[:2000] if violation is not None else ""
