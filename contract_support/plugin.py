@@ -40,6 +40,22 @@ REDACTOR_KEY = pytest.StashKey[Redactor]()
 RECORDER_KEY = pytest.StashKey[CallRecorder]()
 # Variables the embedded sandbox reads for its OAuth key pair, beside the Basic ones.
 SANDBOX_OAUTH_VARIABLES = ("SANDBOX_OAUTH_KEY", "SANDBOX_OAUTH_SECRET")
+SANDBOX_BASIC_VARIABLES = ("SANDBOX_USERNAME", "SANDBOX_PASSWORD")
+
+
+def sandbox_credential_variables(environment: Environment) -> dict[str, str]:
+    """Return the variable of each embedded-sandbox credential, keyed by its sandbox field.
+
+    The sandbox accepts Basic and OAuth at once. The environment file's auth block names the
+    variables of its own scheme, and the other scheme uses the SANDBOX_ variables.
+    """
+    auth = environment.auth
+    return {
+        "username": auth.get("username_variable", SANDBOX_BASIC_VARIABLES[0]),
+        "password": auth.get("password_variable", SANDBOX_BASIC_VARIABLES[1]),
+        "oauth_key": auth.get("key_variable", SANDBOX_OAUTH_VARIABLES[0]),
+        "oauth_secret": auth.get("secret_variable", SANDBOX_OAUTH_VARIABLES[1]),
+    }
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,7 +111,8 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
     redactor = Redactor(credentials.secrets())
-    for name in credential_variables(environment) + list(SANDBOX_OAUTH_VARIABLES):
+    sandbox_variables = list(sandbox_credential_variables(environment).values()) if environment.embedded_sandbox else []
+    for name in credential_variables(environment) + sandbox_variables:
         redactor.add_secret(os.environ.get(name) if "USERNAME" not in name else None)
     config.stash[ENVIRONMENT_KEY] = environment
     config.stash[CREDENTIALS_KEY] = credentials
@@ -112,7 +129,7 @@ def _provide_sandbox_credentials(environment: Environment) -> None:
 
     The sandbox is started by this run, so any value works; workers started later inherit them.
     """
-    for name in credential_variables(environment) + list(SANDBOX_OAUTH_VARIABLES):
+    for name in credential_variables(environment) + list(sandbox_credential_variables(environment).values()):
         if not os.environ.get(name):
             os.environ[name] = ("sandbox-" if "USERNAME" in name else "") + secrets.token_urlsafe(18)
 
@@ -172,14 +189,9 @@ def environment(pytestconfig: pytest.Config) -> Iterator[Environment]:
     from contract_support.sandbox.settings import Credentials as SandboxCredentials
     from contract_support.sandbox.settings import SandboxSettings
 
-    auth = environment.auth
+    variables = sandbox_credential_variables(environment)
     server = SandboxServer(
-        SandboxCredentials(
-            username=os.environ[auth["username_variable"]],
-            password=os.environ[auth["password_variable"]],
-            oauth_key=os.environ[SANDBOX_OAUTH_VARIABLES[0]],
-            oauth_secret=os.environ[SANDBOX_OAUTH_VARIABLES[1]],
-        ),
+        SandboxCredentials(**{field: os.environ[name] for field, name in variables.items()}),
         fault=pytestconfig.getoption("sandbox_fault"),
         settings=SandboxSettings(max_batch=environment.limits.max_batch),
     )
