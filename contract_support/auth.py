@@ -17,6 +17,7 @@ import time
 import requests
 import requests.auth
 
+from contract_support.client import InfrastructureError
 from contract_support.config import ConfigError, Credentials, Environment
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ class OAuthTokenAuth(requests.auth.AuthBase):
         self.timeout_seconds = timeout_seconds
         self._key = key
         self._secret = secret
-        self._session = session or requests.Session()
+        # Replaceable, so the token request can share the client's retrying session.
+        self.session = session or requests.Session()
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
@@ -97,9 +99,14 @@ class OAuthTokenAuth(requests.auth.AuthBase):
             return self._token
 
     def _generate(self) -> tuple[str, float]:
-        response = self._session.post(
-            self.token_url, json={"key": self._key, "secret": self._secret}, timeout=self.timeout_seconds
-        )
+        try:
+            response = self.session.post(
+                self.token_url, json={"key": self._key, "secret": self._secret}, timeout=self.timeout_seconds
+            )
+        except requests.exceptions.RequestException as error:
+            raise InfrastructureError(f"token request to {self.token_url} failed: {type(error).__name__}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise InfrastructureError(f"token request to {self.token_url} failed with HTTP {response.status_code}")
         if response.status_code != 200:
             raise TokenError(f"token request to {self.token_url} failed with HTTP {response.status_code}")
 

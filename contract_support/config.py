@@ -181,10 +181,11 @@ class Credentials:
     """Secrets read from the environment variables that the environment file names."""
 
     username: str | None = None
-    password: str | None = None
-    password_md5: str | None = None
-    oauth_key: str | None = None
-    oauth_secret: str | None = None
+    # Kept out of repr, because pytest prints fixture values of a failing test.
+    password: str | None = dataclasses.field(default=None, repr=False)
+    password_md5: str | None = dataclasses.field(default=None, repr=False)
+    oauth_key: str | None = dataclasses.field(default=None, repr=False)
+    oauth_secret: str | None = dataclasses.field(default=None, repr=False)
 
     def secrets(self) -> list[str]:
         """Return every secret value, for redaction."""

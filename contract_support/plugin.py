@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from contract_support import rules
-from contract_support.auth import build_auth
+from contract_support.auth import OAuthTokenAuth, build_auth
 from contract_support.budget import BUDGET_KEY
 from contract_support.checks import ContractChecker
 from contract_support.client import ApiClient
@@ -222,6 +222,9 @@ def api(pytestconfig: pytest.Config, environment: Environment, credentials: Cred
     )
     client.listeners.append(pytestconfig.stash[RECORDER_KEY].record)
     request_budget.track(client)
+    if isinstance(client.auth, OAuthTokenAuth):
+        # Token requests get the same retries on throttling and gateway errors as API calls.
+        client.auth.session = client.session
     return client
 
 
