@@ -98,6 +98,9 @@ class SandboxServer:
             self._remove_temporary_directory()
             raise
         self.port = self._server.server_port
+        # Track request threads so server_close() waits for requests still running (a slow
+        # fault mode, say) before stop() removes the database they read.
+        self._server.daemon_threads = False
 
         # A short poll interval lets stop() return quickly: shutdown() waits
         # for the serving loop to notice it, which takes up to one interval.
