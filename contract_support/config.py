@@ -30,6 +30,7 @@ DEFAULT_EXPECTATIONS: dict[str, Any] = {
     "empty_list_status": [400],
     "over_batch_status": [400],
     "malformed_body_status": [400],
+    "decimal_point_id_status": [400],
     "unknown_source_status": [400],
     "identifier_pair_status": [400],
     "wrong_content_type_status": [400, 415],

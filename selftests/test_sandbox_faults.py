@@ -109,6 +109,7 @@ FAULT_PROBES: dict[str, Callable[[Client], object]] = {
     "swapped-entities": lambda client: observe(client.bulk([FIRST, SECOND, THIRD])),
     "malformed-500": lambda client: observe(client.bulk(data="not json")),
     "object-body-200": lambda client: observe(client.bulk(data='{"ids": [400000001]}')),
+    "decimal-id-accepted": lambda client: observe(client.bulk(data="[400000001.0]")),
     "empty-list-200": lambda client: observe(client.bulk([])),
     "over-batch-accepted": lambda client: observe(client.bulk(list(range(FIRST, FIRST + 101)))),
     "wrong-content-type-accepted": lambda client: observe(

@@ -224,6 +224,11 @@ class Malformed500(Hooks):
         return dataclasses.replace(rules, malformed_body_status=500)
 
 
+class DecimalIdAccepted(Hooks):
+    def adjust_rules(self, rules: RequestRules) -> RequestRules:
+        return dataclasses.replace(rules, decimal_point_ids_allowed=True)
+
+
 class ObjectBody200(Hooks):
     def adjust_rules(self, rules: RequestRules) -> RequestRules:
         return dataclasses.replace(rules, object_body_is_empty_batch=True, min_batch=0)

@@ -66,6 +66,10 @@ _CATALOGUE = [
     _fault("swapped-entities", "RESULT-IDENTITY", "In batches of two or more IDs the entities of the first two results are swapped.", cf.SwappedEntities),
     _fault("malformed-500", "REQUEST-MALFORMED", "A body that is not JSON gets a 500 instead of a 400.", cf.Malformed500),
     _fault("object-body-200", "REQUEST-MALFORMED", "A JSON object body gets 200 with an empty data list.", cf.ObjectBody200),
+    _fault(
+        "decimal-id-accepted", "REQUEST-MALFORMED", "An ID written with a decimal point, such as 400000001.0, is accepted.",
+        cf.DecimalIdAccepted,
+    ),
     _fault("empty-list-200", "REQUEST-EMPTY", "An empty array gets 200 with an empty data list.", cf.EmptyList200),
     _fault("over-batch-accepted", "REQUEST-BATCH-LIMIT", "Batches of more than the maximum number of IDs get 200.", cf.OverBatchAccepted),
     _fault("wrong-content-type-accepted", "REQUEST-CONTENT-TYPE", "A body labelled text/plain is accepted.", cf.WrongContentTypeAccepted),

@@ -39,6 +39,7 @@ class RequestRules:
     max_batch: int | None
     object_body_is_empty_batch: bool
     malformed_body_status: int
+    decimal_point_ids_allowed: bool = False
 
 
 def default_rules(settings: SandboxSettings) -> RequestRules:
@@ -126,6 +127,8 @@ def parse_body(raw: bytes, rules: RequestRules) -> list[int]:
             400, 400, f"$: expected a JSON array of customer IDs, got {_describe(document)}."
         )
 
+    if rules.decimal_point_ids_allowed:
+        document = [_whole_decimal_as_int(item) for item in document]
     for index, item in enumerate(document):
         _check_customer_id(index, item)
 
@@ -174,6 +177,12 @@ class _IntegerLiteral(str):
 
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _whole_decimal_as_int(item: object) -> object:
+    if isinstance(item, Decimal) and item.is_finite() and item == item.to_integral_value():
+        return int(item)
+    return item
 
 
 def _check_customer_id(index: int, item: object) -> None:
