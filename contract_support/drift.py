@@ -252,6 +252,16 @@ class SchemaDrift:
             stacklevel=2,
         )
 
+    def merge(self, fields: list[dict[str, Any]]) -> None:
+        """Add fields that another process observed, given as ``dataclasses.asdict`` of DriftField."""
+        with self._lock:
+            for data in fields:
+                field = self.fields.get(data["path"])
+                if field is None:
+                    self.fields[data["path"]] = DriftField(**data)
+                else:
+                    field.responses += data["responses"]
+
     def new_fields(self) -> list[DriftField]:
         return [field for path, field in sorted(self.fields.items()) if self.is_new(path)]
 

@@ -14,6 +14,7 @@ writes results.json. This plugin adds:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import json
@@ -34,6 +35,9 @@ from contract_support.drift import SchemaDrift
 from contract_support.latency import LatencyStats, latency_stats
 from contract_support.plugin import ENVIRONMENT_KEY, PROJECT_ROOT, RECORDER_KEY
 from contract_support.reporting import CallRecorder
+
+# Key of the undocumented fields a pytest-xdist worker sends to the controller when it finishes.
+WORKER_DRIFT = "contract_drift"
 
 try:
     import allure
@@ -235,7 +239,7 @@ class ContractReports:
         """Compute the run's latency, coverage and drift summaries once; later calls reuse them."""
         if self._finished is not None:
             return self._finished
-        overall = latency_stats(call.elapsed_seconds for call in self.recorder.all_calls)
+        overall = latency_stats(self.recorder.call_latencies())
         matrix = coverage.build_matrix(rules.RULES, self.recorder.results.values())
         self._finished = {
             "latency": overall,
@@ -245,10 +249,18 @@ class ContractReports:
         }
         return self._finished
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        self.drift.merge(getattr(node, "workeroutput", {}).get(WORKER_DRIFT, []))
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        # xdist workers record only their own tests; the controller writes the reports.
-        if self.reports_dir is None or hasattr(session.config, "workerinput"):
+        # xdist workers send their drift to the controller, which writes the reports.
+        worker_output = getattr(session.config, "workeroutput", None)
+        if worker_output is not None:
+            worker_output[WORKER_DRIFT] = [dataclasses.asdict(field) for field in self.drift.fields.values()]
+            return
+        if self.reports_dir is None:
             return
         finished = self.finish()
         overall: LatencyStats | None = finished["latency"]
@@ -347,7 +359,7 @@ class ContractReports:
             ("Base URL", self.base_url()),
             ("Sandbox fault", self.config.getoption("sandbox_fault") or "none"),
             ("Suite version", suite_version()[0]),
-            ("Requests sent", str(len(self.recorder.all_calls))),
+            ("Requests sent", str(len(self.recorder.call_latencies()))),
             ("Latency", latency),
             ("Schema drift", f"{len(drift['undocumented_fields'])} undocumented fields, {len(drift['new_paths'])} new"),
         ]

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 # A test that makes more calls shows the first and the last ones, so a report stays readable.
 MAX_ATTACHED_CALLS = 12
+# Keys of what a pytest-xdist worker sends to the controller when it finishes.
+WORKER_RESULTS = "contract_results"
+WORKER_LATENCIES = "contract_latencies"
 
 try:
     import allure
@@ -85,6 +88,8 @@ class CallRecorder:
         self.body_transform: Callable[[str], str] | None = None
         self.calls_by_test: dict[str, list[ApiCall]] = {}
         self.all_calls: list[ApiCall] = []
+        # Latencies in seconds of the calls that pytest-xdist workers made, sent at their end.
+        self.worker_latencies: list[float] = []
         self.results: dict[str, dict[str, Any]] = {}
         # Callbacks that get every call with the node ID of the test that made it.
         self.listeners: list[Callable[[ApiCall, str], None]] = []
@@ -158,11 +163,28 @@ class CallRecorder:
         rule_ids = dict(report.user_properties).get("rules", "")
         cells.insert(2, f"<td>{html.escape(rule_ids)}</td>")
 
+    def call_latencies(self) -> list[float]:
+        """Return the latency in seconds of every call of the run, workers' included."""
+        return [call.elapsed_seconds for call in self.all_calls] + self.worker_latencies
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """Merge what a pytest-xdist worker recorded, so the controller's reports cover every test."""
+        output = getattr(node, "workeroutput", {})
+        for entry in output.get(WORKER_RESULTS, []):
+            self.results[entry["nodeid"]] = entry
+        self.worker_latencies.extend(output.get(WORKER_LATENCIES, []))
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.reports_dir is None or hasattr(session.config, "workerinput"):
+        worker_output = getattr(session.config, "workeroutput", None)
+        if worker_output is not None:
+            worker_output[WORKER_RESULTS] = list(self.results.values())
+            worker_output[WORKER_LATENCIES] = [call.elapsed_seconds for call in self.all_calls]
+            return
+        if self.reports_dir is None:
             return
         summary = {
-            "requests_sent": len(self.all_calls),
+            "requests_sent": len(self.call_latencies()),
             "duration_seconds": round(time.time() - self._started, 3),
             **self.summary_sections,
             "tests": list(self.results.values()),

@@ -83,3 +83,26 @@ def test_junit_xml_names_tests(suite_run):
     text = (reports / "junit.xml").read_text(encoding="utf-8")
 
     assert 'name="test_unknown_id_fails_with_not_found_error"' in text
+
+
+def test_parallel_run_reports_every_test(tmp_path):
+    reports = tmp_path / "reports"
+    command = [
+        sys.executable, "-m", "pytest", "tests/test_envelope.py", "tests/test_results.py", "-p", "no:cacheprovider",
+        "-q", "-n", "2", "--sandbox-fault=id-as-string", f"--reports-dir={reports}",
+    ]
+
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    summary = json.loads((reports / "results.json").read_text())
+    gate = subprocess.run(
+        [sys.executable, "-m", "contract_support.gate", str(reports / "results.json")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+    )
+
+    assert result.returncode == 1, result.stdout[-3000:]
+    outcomes = {entry["outcome"] for entry in summary["tests"]}
+    assert len(summary["tests"]) >= 18, f"results.json lists {len(summary['tests'])} tests"
+    assert "failed" in outcomes
+    assert summary["requests_sent"] >= 18
+    assert summary["latency_ms"]["count"] == summary["requests_sent"]
+    assert gate.returncode == 1, gate.stdout + gate.stderr
