@@ -114,7 +114,7 @@ def suite_command(name: str, reports_dir: pathlib.Path, extra_args: Sequence[str
     """Build the pytest command line that runs the contract suite against the sandbox playing `name`."""
     return [
         sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider",
-        "--env", "sandbox", "--sandbox-fault", name, "--reports-dir", str(reports_dir), "-q",
+        "--env", "sandbox", "--sandbox-fault", name, f"--reports-dir={reports_dir}", "-q",
         *extra_args,
     ]
 

@@ -18,7 +18,7 @@ def suite_run(tmp_path_factory):
     result = subprocess.run(
         [
             sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider", "-q",
-            "--reports-dir", str(reports), f"--junitxml={junit}",
+            f"--reports-dir={reports}", f"--junitxml={junit}",
         ],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
         env={key: value for key, value in os.environ.items() if key != "CONTRACT_ENV"},

@@ -74,7 +74,7 @@ def start_suite(
     environment.update(env or {})
     command = [
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE",
-        "--reports-dir", str(reports), f"--junitxml={directory / 'junit.xml'}", *arguments,
+        f"--reports-dir={reports}", f"--junitxml={directory / 'junit.xml'}", *arguments,
     ]
     process = subprocess.Popen(
         command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

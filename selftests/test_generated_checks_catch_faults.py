@@ -54,7 +54,7 @@ def run_suite(fault: str, node_id: str, reports_dir: pathlib.Path) -> dict:
     """Run ``node_id`` against the sandbox playing ``fault`` and return its results.json."""
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", node_id,
-        "--sandbox-fault", fault, "--reports-dir", str(reports_dir),
+        "--sandbox-fault", fault, f"--reports-dir={reports_dir}",
     ]
     environment = {**os.environ, "CI": "1", "CONTRACT_ENV": "sandbox"}
     completed = subprocess.run(
