@@ -8,6 +8,7 @@ that resolves an open point differently can say so in its environment file.
 from __future__ import annotations
 
 import collections
+import json
 import contextlib
 import functools
 import re
@@ -37,11 +38,36 @@ def _step(title: str | Callable[..., str]) -> Callable[[Callable[..., Any]], Cal
     def decorate(check: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(check)
         def run_as_step(self: Any, *args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
             text = title if isinstance(title, str) else title(*args, **kwargs)
             with allure.step(text) if allure is not None else contextlib.nullcontext():
-                return check(self, *args, **kwargs)
+                try:
+                    return check(self, *args, **kwargs)
+                except ContractViolation as violation:
+                    # The message names the rule, path and value, so the frames inside the
+                    # checks would only push it down the report: the traceback ends here.
+                    raise violation.with_traceback(None)  # noqa: B904 - the same exception
         return run_as_step
     return decorate
+
+
+MISSING = object()
+
+
+def first_difference(actual: Any, expected: Any, path: str) -> tuple[str, Any, Any]:
+    """Return the JSON path and both values where ``actual`` first differs from ``expected``.
+
+    A key present on one side only shows as ``MISSING`` on the other.
+    """
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        for key in [*expected, *(key for key in actual if key not in expected)]:
+            if actual.get(key, MISSING) != expected.get(key, MISSING):
+                return first_difference(actual.get(key, MISSING), expected.get(key, MISSING), f"{path}.{key}")
+    if isinstance(actual, list) and isinstance(expected, list) and len(actual) == len(expected):
+        for index, (item, expected_item) in enumerate(zip(actual, expected)):
+            if item != expected_item:
+                return first_difference(item, expected_item, f"{path}[{index}]")
+    return path, actual, expected
 
 
 def iter_results_with_path(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -68,6 +94,36 @@ class ContractChecker:
         return ContractViolation(
             rule, title, request=self.describe(call), curl=call.curl(self.redactor), **fields
         )
+
+    def require(self, condition: Any, call: ApiCall, rule: str, title: str, **fields: Any) -> None:
+        """Raise a violation of ``rule`` unless ``condition`` holds; ``fields`` as for ``ContractViolation``."""
+        __tracebackhide__ = True
+        if not condition:
+            fields.setdefault("failure_class", SEMANTIC)
+            raise self.violation(call, rule, title, **fields)
+
+    def differing_answer(
+        self, call: ApiCall, other_call: ApiCall, rule: str, title: str, json_path: str, actual: Any, expected: Any,
+    ) -> ContractViolation:
+        """Build a violation at the first difference between two answers, showing both requests.
+
+        ``call`` is the request the curl command reproduces; ``other_call`` gave ``expected``.
+        """
+        path, value, expected_value = first_difference(actual, expected, json_path)
+        shown = "(missing)" if expected_value is MISSING else json.dumps(expected_value, sort_keys=True)[:300]
+        return self.violation(
+            call, rule, title, failure_class=SEMANTIC, json_path=path,
+            value="(missing)" if value is MISSING else value,
+            expected=f"{shown}, as in: {self.describe(other_call)}\n  {other_call.curl(self.redactor)}",
+        )
+
+    def same_answer(
+        self, call: ApiCall, other_call: ApiCall, rule: str, title: str, json_path: str, actual: Any, expected: Any,
+    ) -> None:
+        """Raise ``differing_answer`` unless ``actual`` equals ``expected``."""
+        __tracebackhide__ = True
+        if actual != expected:
+            raise self.differing_answer(call, other_call, rule, title, json_path, actual, expected)
 
     def describe(self, call: ApiCall) -> str:
         body = self.redactor.body(call.request_body)

@@ -46,6 +46,11 @@ class InfrastructureError(Exception):
         super().__init__(f"infrastructure: {message}")
 
 
+def _is_infrastructure_error(excinfo: Any) -> bool:
+    """Tell pytest to hide the client's frames from an infrastructure error, whose message says it all."""
+    return excinfo.errisinstance(InfrastructureError)
+
+
 @dataclasses.dataclass
 class RetryEvent:
     """One retry that urllib3 made before the final response."""
@@ -240,6 +245,7 @@ class ApiClient:
         malformed requests. ``headers`` overrides the defaults, with ``OMIT`` dropping one.
         ``auth=None`` sends no credentials.
         """
+        __tracebackhide__ = _is_infrastructure_error
         if body is None and ids is not None:
             body = json.dumps(list(ids))
         raw_body = body.encode("utf-8") if isinstance(body, str) else body
@@ -262,6 +268,7 @@ class ApiClient:
         auth: Any = _USE_SESSION_AUTH,
     ) -> ApiCall:
         """Send one request through the retrying session and record it."""
+        __tracebackhide__ = _is_infrastructure_error
         url = self.base_url + path
         request = requests.Request(
             method, url, params=params, headers=dict(headers), data=body,

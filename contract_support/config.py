@@ -93,6 +93,10 @@ class Environment:
     test_data: ReferenceData
     expectations: Mapping[str, Any]
 
+    def __repr__(self) -> str:
+        # Short, because pytest and Hypothesis print it with every failing test.
+        return f"Environment(name={self.name!r}, path={str(self.path)!r}, base_url={self.base_url!r})"
+
     def with_base_url(self, base_url: str) -> Environment:
         return dataclasses.replace(self, base_url=base_url.rstrip("/"))
 

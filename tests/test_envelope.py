@@ -28,10 +28,14 @@ def test_known_results_carry_full_entity(api, contract, known_ids):
 
     for index, result in enumerate(body["data"]):
         entity = result.get("entity")
-        assert isinstance(entity, dict), f"$.data[{index}].entity is {entity!r}\n{contract.describe(call)}"
-        assert entity.get("profiles"), (
-            f"$.data[{index}].entity.profiles is {entity.get('profiles')!r}, expected at least one profile\n"
-            f"{contract.describe(call)}"
+        contract.require(
+            isinstance(entity, dict), call, "ENTITY-SCHEMA", "a known customer's result has no entity",
+            json_path=f"$.data[{index}].entity", value=entity, expected="an entity object",
+        )
+        contract.require(
+            entity.get("profiles"), call, "ENTITY-SCHEMA", "a known customer's entity has no profile",
+            json_path=f"$.data[{index}].entity.profiles", value=entity.get("profiles"),
+            expected="at least one profile",
         )
 
 

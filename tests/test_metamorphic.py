@@ -17,35 +17,8 @@ from contract_support.checks import entity_id
 from contract_support.failures import SEMANTIC
 
 
-_MISSING = object()
-
-
 def _json(value) -> str:
     return json.dumps(value, sort_keys=True)
-
-
-def _first_difference(actual, expected, path):
-    """Return the JSON path and both values where ``actual`` first differs from ``expected``."""
-    if isinstance(actual, dict) and isinstance(expected, dict):
-        for key in [*expected, *(key for key in actual if key not in expected)]:
-            if actual.get(key, _MISSING) != expected.get(key, _MISSING):
-                return _first_difference(actual.get(key, _MISSING), expected.get(key, _MISSING), f"{path}.{key}")
-    if isinstance(actual, list) and isinstance(expected, list) and len(actual) == len(expected):
-        for index, (item, expected_item) in enumerate(zip(actual, expected)):
-            if item != expected_item:
-                return _first_difference(item, expected_item, f"{path}[{index}]")
-    return path, actual, expected
-
-
-def _violation(contract, call, other_call, rule, title, json_path, actual, expected):
-    """Build a violation at the first difference, showing both requests; ``call`` is the one to reproduce."""
-    path, value, expected_value = _first_difference(actual, expected, json_path)
-    shown = "(missing)" if expected_value is _MISSING else _json(expected_value)[:300]
-    return contract.violation(
-        call, rule, title, failure_class=SEMANTIC, json_path=path,
-        value="(missing)" if value is _MISSING else value,
-        expected=f"{shown}, as in: {contract.describe(other_call)}\n  {other_call.curl(contract.redactor)}",
-    )
 
 
 def _distinct_ids(pool, min_size, max_size):
@@ -77,8 +50,8 @@ def test_permuted_ids_permute_results(api, contract, environment, reference_ids,
     rest = {key: value for key, value in result.items() if key != "data"}
     original_rest = {key: value for key, value in original.items() if key != "data"}
     if rest != original_rest:
-        raise _violation(
-            contract, permuted_call, original_call, "META-PERMUTATION",
+        raise contract.differing_answer(
+            permuted_call, original_call, "META-PERMUTATION",
             "permuting the IDs changed the envelope outside data", "$", rest, original_rest,
         )
 
@@ -86,14 +59,14 @@ def test_permuted_ids_permute_results(api, contract, environment, reference_ids,
         for index, customer_id in enumerate(permuted):
             expected = original["data"][ids.index(customer_id)]
             if result["data"][index] != expected:
-                raise _violation(
-                    contract, permuted_call, original_call, "META-PERMUTATION",
+                raise contract.differing_answer(
+                    permuted_call, original_call, "META-PERMUTATION",
                     f"the result at position {index} is not the original result for ID {customer_id}",
                     f"$.data[{index}]", result["data"][index], expected,
                 )
     elif sorted(map(_json, result["data"])) != sorted(map(_json, original["data"])):
-        raise _violation(
-            contract, permuted_call, original_call, "META-PERMUTATION",
+        raise contract.differing_answer(
+            permuted_call, original_call, "META-PERMUTATION",
             "permuting the IDs changed the set of results", "$.data",
             sorted(map(_json, result["data"])), sorted(map(_json, original["data"])),
         )
@@ -113,15 +86,15 @@ def test_result_same_alone_and_in_batch(api, contract, environment, reference_id
     expected = alone["data"][0]
     actual = [(index, result) for index, result in enumerate(batch["data"]) if entity_id(result) == customer_id]
     if not actual:
-        raise _violation(
-            contract, batch_call, alone_call, "META-BATCH-INDEPENDENCE",
+        raise contract.differing_answer(
+            batch_call, alone_call, "META-BATCH-INDEPENDENCE",
             f"the batch has no result for ID {customer_id}", "$.data[*].entity.id",
             [entity_id(result) for result in batch["data"]], f"a result for {customer_id}",
         )
     index, result = actual[0]
     if result != expected:
-        raise _violation(
-            contract, batch_call, alone_call, "META-BATCH-INDEPENDENCE",
+        raise contract.differing_answer(
+            batch_call, alone_call, "META-BATCH-INDEPENDENCE",
             f"the result for ID {customer_id} differs between the batch and the request of that ID alone",
             f"$.data[{index}]", result, expected,
         )
@@ -148,8 +121,8 @@ def test_unknown_ids_leave_known_results(api, contract, environment, known_ids, 
             (index, result) for index, result in enumerate(together["data"]) if entity_id(result) == customer_id
         )
         if result != expected:
-            raise _violation(
-                contract, mixed_call, known_call, "RESULT-ISOLATION",
+            raise contract.differing_answer(
+                mixed_call, known_call, "RESULT-ISOLATION",
                 f"the result for known ID {customer_id} changes when unknown IDs join the batch",
                 f"$.data[{index}]", result, expected,
             )
@@ -199,7 +172,7 @@ def test_repeated_request_same_answer(api, contract, environment, reference_ids,
     first = contract.envelope(first_call)
     second = contract.envelope(second_call)
     if second != first:
-        raise _violation(
-            contract, second_call, first_call, "META-IDEMPOTENT", "the same request twice in a row got different answers",
+        raise contract.differing_answer(
+            second_call, first_call, "META-IDEMPOTENT", "the same request twice in a row got different answers",
             "$", second, first,
         )

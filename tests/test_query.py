@@ -115,6 +115,7 @@ def test_unknown_query_parameter_ignored(api, contract, known_ids):
     plain_body = contract.envelope(plain)
     extended_body = contract.envelope(extended)
 
-    assert extended_body == plain_body, (
-        f"an unknown query parameter changed the answer\n{contract.describe(extended)}"
+    contract.same_answer(
+        extended, plain, "QUERY-UNKNOWN-PARAMETER", "an unknown query parameter changed the answer",
+        "$", extended_body, plain_body,
     )

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from contract_support.client import OMIT
+from contract_support.failures import STATUS
 
 MALFORMED_BODIES = {
     "object": '{"ids": [400000001]}',
@@ -106,7 +107,10 @@ def test_error_message_names_offending_value(api, contract, environment):
     contract.status(call, environment.expectations["malformed_body_status"], "REQUEST-MALFORMED")
     body = contract.json_body(call, "ERROR-BODY")
     messages = " ".join(str(item.get("message", "")) for item in body.get("errors") or [])
-    assert messages.strip(), f"$.errors[*].message is empty: {body!r}\n{contract.describe(call)}"
+    contract.require(
+        messages.strip(), call, "ERROR-BODY", "the error items carry no message",
+        json_path="$.errors[*].message", value=body.get("errors"), expected="a message naming the offending value",
+    )
 
 
 @pytest.mark.rule("PATH-UNKNOWN")
@@ -129,4 +133,7 @@ def test_client_errors_never_5xx(api, contract):
     for body in [*MALFORMED_BODIES.values(), "[400000001.0]"]:
         call = api.get_customers(body=body)
 
-        assert call.status < 500, f"HTTP {call.status} for body {body!r}\n{contract.describe(call)}"
+        contract.require(
+            call.status < 500, call, "REQUEST-MALFORMED", "a malformed body caused a server error",
+            failure_class=STATUS, json_path="(status)", value=call.status, expected="a 4xx status",
+        )

@@ -36,8 +36,10 @@ def test_results_answer_requested_ids(api, contract, known_ids, unknown_ids):
     contract.one_result_per_id(call, body, ids)
     contract.result_identity(call, body, ids)
     for requested in ids:
-        assert result_for(body, requested) is not None, (
-            f"no result in $.data has entity.id {requested}\n{contract.describe(call)}"
+        contract.require(
+            result_for(body, requested) is not None, call, "RESULT-IDENTITY", "a requested ID has no result",
+            json_path="$.data[*].entity.id", value=[entity_id(result) for result in body["data"]],
+            expected=f"a result with entity.id {requested}",
         )
 
 
@@ -50,8 +52,8 @@ def test_results_follow_request_order(api, contract, environment, known_ids, unk
 
     body = contract.envelope(call)
 
-    returned = [entity_id(result) for result in body["data"]]
-    assert returned == ids, f"$.data[*].entity.id is {returned}, expected {ids}\n{contract.describe(call)}"
+    contract.one_result_per_id(call, body, ids)
+    contract.result_identity(call, body, ids)
 
 
 @pytest.mark.smoke
@@ -72,8 +74,14 @@ def test_known_ids_succeed_without_errors(api, contract, known_ids):
     body = contract.envelope(call)
 
     for index, result in enumerate(body["data"]):
-        assert result["success"] is True, f"$.data[{index}].success is {result['success']!r}\n{contract.describe(call)}"
-        assert not result.get("errors"), f"$.data[{index}].errors is {result.get('errors')!r}\n{contract.describe(call)}"
+        contract.require(
+            result["success"] is True, call, "RESULT-SUCCESS-FLAG", "a known customer is reported as not found",
+            json_path=f"$.data[{index}].success", value=result["success"], expected="true",
+        )
+        contract.require(
+            not result.get("errors"), call, "RESULT-SUCCESS-FLAG", "a known customer's result carries errors",
+            json_path=f"$.data[{index}].errors", value=result.get("errors"), expected="no error items",
+        )
 
 
 @pytest.mark.rule("RESULT-UNKNOWN-ID")
@@ -86,7 +94,10 @@ def test_unknown_id_fails_with_not_found_error(api, contract, unknown_ids):
     contract.one_result_per_id(call, body, ids)
     contract.unknown_ids_fail(call, body, ids)
     for index, result in enumerate(body["data"]):
-        assert result["success"] is False, f"$.data[{index}].success is {result['success']!r}\n{contract.describe(call)}"
+        contract.require(
+            result["success"] is False, call, "RESULT-UNKNOWN-ID", "an unknown customer ID is reported as found",
+            json_path=f"$.data[{index}].success", value=result["success"], expected="false",
+        )
 
 
 @pytest.mark.rule("RESULT-UNKNOWN-ID", "RESULT-SUCCESS-FLAG")
@@ -100,8 +111,14 @@ def test_deleted_customer_fails_with_error(api, contract, environment):
 
     contract.one_result_per_id(call, body, deleted)
     for index, result in enumerate(body["data"]):
-        assert result["success"] is False, f"$.data[{index}].success is {result['success']!r}\n{contract.describe(call)}"
-        assert result.get("errors"), f"$.data[{index}].errors is {result.get('errors')!r}\n{contract.describe(call)}"
+        contract.require(
+            result["success"] is False, call, "RESULT-SUCCESS-FLAG", "a deleted customer is reported as found",
+            json_path=f"$.data[{index}].success", value=result["success"], expected="false",
+        )
+        contract.require(
+            result.get("errors"), call, "RESULT-UNKNOWN-ID", "a deleted customer's result has no error item",
+            json_path=f"$.data[{index}].errors", value=result.get("errors"), expected="at least one error item",
+        )
 
 
 @pytest.mark.rule("RESULT-ISOLATION")
@@ -114,11 +131,10 @@ def test_unknown_ids_do_not_spoil_known_ones(api, contract, known_ids, unknown_i
     mixed_body = contract.batch(mixed, mixed_ids, unknown_ids)
 
     for customer_id in known_ids[:3]:
-        expected = result_for(alone_body, customer_id)
-        actual = result_for(mixed_body, customer_id)
-        assert actual == expected, (
-            f"result for {customer_id} changes when unknown IDs join the batch\n"
-            f"alone: {expected!r}\nmixed: {actual!r}\n{contract.describe(mixed)}"
+        contract.same_answer(
+            mixed, alone, "RESULT-ISOLATION", f"the result for {customer_id} changes when unknown IDs join the batch",
+            f"$.data[{mixed_ids.index(customer_id)}]",
+            result_for(mixed_body, customer_id), result_for(alone_body, customer_id),
         )
 
 
@@ -131,11 +147,17 @@ def test_duplicate_ids_answered_per_occurrence(api, contract, environment, known
 
     contract.one_result_per_id(call, body, ids)
     if environment.expectations["duplicate_ids"] == "each":
-        answers = [result for result in body["data"] if entity_id(result) == known_ids[0]]
-        assert len(answers) == 3, f"{known_ids[0]} answered {len(answers)} times, expected 3\n{contract.describe(call)}"
-        assert all(answer == answers[0] for answer in answers), (
-            f"the answers for {known_ids[0]} differ between occurrences\n{contract.describe(call)}"
+        positions = [index for index, result in enumerate(body["data"]) if entity_id(result) == known_ids[0]]
+        contract.require(
+            len(positions) == 3, call, "RESULT-DUPLICATES", f"ID {known_ids[0]}, requested 3 times, is not answered 3 times",
+            json_path="$.data[*].entity.id", value=[entity_id(result) for result in body["data"]],
+            expected=f"{known_ids[0]} at 3 positions",
         )
+        for index in positions[1:]:
+            contract.same_answer(
+                call, call, "RESULT-DUPLICATES", f"the answers for the repeated ID {known_ids[0]} differ",
+                f"$.data[{index}]", body["data"][index], body["data"][positions[0]],
+            )
 
 
 @pytest.mark.rule("RESULT-RIGHT-CUSTOMER")
@@ -146,15 +168,21 @@ def test_identifier_belongs_to_its_customer(api, contract, environment):
     body = contract.envelope(call)
 
     result = result_for(body, identifier.customer_id)
-    assert result is not None, f"no result for {identifier.customer_id}\n{contract.describe(call)}"
+    contract.require(
+        result is not None, call, "RESULT-IDENTITY", "the requested customer has no result",
+        json_path="$.data[*].entity.id", value=[entity_id(item) for item in body["data"]],
+        expected=f"a result for {identifier.customer_id}",
+    )
     pairs = [
         (item.get("type"), item.get("value"))
         for profile in result["entity"].get("profiles") or []
         for item in profile.get("identifiers") or []
     ]
-    assert (identifier.type, identifier.value) in pairs, (
-        f"$.data[0].entity.profiles[*].identifiers is {pairs}, expected to contain "
-        f"{identifier.type}={identifier.value!r} of customer {identifier.customer_id}\n{contract.describe(call)}"
+    contract.require(
+        (identifier.type, identifier.value) in pairs, call, "RESULT-RIGHT-CUSTOMER",
+        "the entity lacks the identifier that belongs to the requested customer",
+        json_path="$.data[0].entity.profiles[*].identifiers", value=[f"{kind}={value}" for kind, value in pairs],
+        expected=f"{identifier.type}={identifier.value} (customer {identifier.customer_id}, test_data.identifier)",
     )
 
 

@@ -4,6 +4,8 @@ import statistics
 
 import pytest
 
+from contract_support.failures import STATUS
+
 REPEATS = 12
 LATENCY_SAMPLES = 8
 
@@ -15,9 +17,9 @@ def test_repeated_requests_keep_succeeding(api, contract, known_ids):
         call = api.get_customers(known_ids[:2])
         statuses.append(call.status)
 
-        assert call.status == 200, (
-            f"request {len(statuses)} of {REPEATS} got HTTP {call.status}; statuses so far {statuses}\n"
-            f"{contract.describe(call)}"
+        contract.require(
+            call.status == 200, call, "STABILITY", f"request {len(statuses)} of {REPEATS} identical requests failed",
+            failure_class=STATUS, json_path="(status)", value=call.status, expected=f"200; statuses so far {statuses}",
         )
 
 
@@ -30,7 +32,7 @@ def test_same_request_twice_same_answer(api, contract, known_ids, unknown_ids):
     first_body = contract.envelope(first)
     second_body = contract.envelope(second)
 
-    assert second_body == first_body, f"a repeated read gave a different answer\n{contract.describe(second)}"
+    contract.same_answer(second, first, "META-IDEMPOTENT", "a repeated read gave a different answer", "$", second_body, first_body)
 
 
 @pytest.mark.rule("LATENCY")
@@ -46,7 +48,8 @@ def test_full_batch_p95_latency_within_limit(api, contract, environment, full_ba
 
     p95_ms = statistics.quantiles(timings_ms, n=20, method="inclusive")[18]
 
-    assert p95_ms <= limit_ms, (
-        f"p95 latency of {len(full_batch)}-ID batches is {p95_ms:.0f} ms, over the limit of {limit_ms:.0f} ms "
-        f"(limits.latency_p95_ms); samples {[round(t) for t in timings_ms]}\n{contract.describe(call)}"
+    contract.require(
+        p95_ms <= limit_ms, call, "LATENCY", f"p95 latency of {len(full_batch)}-ID batches is over the limit",
+        json_path="(latency)", value=f"{p95_ms:.0f} ms",
+        expected=f"at most {limit_ms:.0f} ms (limits.latency_p95_ms); samples {[round(t) for t in timings_ms]} ms",
     )
