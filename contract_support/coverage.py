@@ -16,8 +16,12 @@ from typing import Any
 from contract_support.rules import Rule
 
 UNCOVERED = "uncovered"
-# A rule's status is the worst outcome among its tests, in this order.
-_STATUS_ORDER = ("error", "failed", "passed", "skipped")
+# Outcome, for one of a test's rules, of a test that failed on another of its rules first:
+# the checks of this rule did not run to the end.
+BLOCKED = "blocked"
+# A rule's status is the first of these outcomes among its tests. "blocked" ranks below
+# "passed", so a rule that another test checked in full keeps that verdict.
+_STATUS_ORDER = ("error", "failed", "passed", BLOCKED, "skipped", "deselected")
 
 
 def rule_status(outcomes: Iterable[str]) -> str:
@@ -32,12 +36,21 @@ def build_matrix(rules: Mapping[str, Rule], tests: Iterable[Mapping[str, Any]]) 
     """Return one row per catalogued rule with its tests, outcome counts and status."""
     tests_by_rule: dict[str, list[dict[str, Any]]] = {rule_id: [] for rule_id in rules}
     for test in tests:
-        for rule_id in test.get("rules") or []:
+        violated = test.get("violated_rule")
+        test_rules = list(test.get("rules") or [])
+        # A violation names the rule it broke, which may be one the test does not carry
+        # (a data-quality test whose envelope is already broken, say); that rule failed too.
+        if violated and violated not in test_rules:
+            test_rules.append(violated)
+        for rule_id in test_rules:
+            outcome = test["outcome"]
+            if outcome == "failed" and violated and rule_id != violated:
+                outcome = BLOCKED
             cell = {
                 "nodeid": test["nodeid"],
-                "outcome": test["outcome"],
+                "outcome": outcome,
                 "failure_class": test.get("failure_class"),
-                "violated_rule": test.get("violated_rule"),
+                "violated_rule": violated,
             }
             tests_by_rule.setdefault(rule_id, []).append(cell)
 

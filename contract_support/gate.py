@@ -47,7 +47,7 @@ def load_tests(path: pathlib.Path) -> list[dict[str, Any]]:
 def classify(test: Mapping[str, Any]) -> str:
     """Return ``passed``, ``skipped``, ``contract``, ``infrastructure``, ``configuration`` or ``unclassified``."""
     if test.get("outcome") not in ("failed", "error"):
-        return "skipped" if test.get("outcome") == "skipped" else "passed"
+        return "skipped" if test.get("outcome") in ("skipped", "deselected") else "passed"
     failure_class = test.get("failure_class")
     if failure_class in CONTRACT_CLASSES:
         return "contract"
@@ -88,6 +88,10 @@ def evaluate(tests: list[Mapping[str, Any]]) -> tuple[int, list[str]]:
             lines.append(f"  {name}{retried}: {test['nodeid']}: {first_line}")
 
     failing = len(by_class.get("contract", [])) + len(by_class.get("unclassified", []))
+    if len(by_class.get("skipped", [])) == len(tests):
+        # An empty or all-skipped run proves nothing about the contract, so it must not pass a release.
+        lines.append("contract gate: FAILED, no test ran; check the run's test selection and its log")
+        return EXIT_CONTRACT_FAILURES, lines
     if failing:
         lines.append(f"contract gate: FAILED, {failing} tests show contract failures")
         return EXIT_CONTRACT_FAILURES, lines

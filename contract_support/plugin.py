@@ -97,8 +97,16 @@ def pytest_configure(config: pytest.Config) -> None:
         base_url = config.getoption("contract_base_url")
         if base_url:
             environment = environment.with_base_url(base_url)
-        if environment.embedded_sandbox:
+        if environment.embedded_sandbox and not base_url:
             _provide_sandbox_credentials(environment)
+        elif environment.embedded_sandbox:
+            # The run starts no sandbox, so generated credentials would only earn 401s.
+            for name in credential_variables(environment):
+                if not os.environ.get(name):
+                    raise ConfigError(
+                        f"missing credential: environment variable {name} is not set; with --base-url the run "
+                        "targets a sandbox you started, so export the credentials it accepts"
+                    )
         elif environment.base_url is None:
             raise ConfigError(f"{environment.path}: base_url is missing; set it or pass --base-url")
         credentials = read_credentials(environment)

@@ -163,6 +163,12 @@ class CallRecorder:
         rule_ids = dict(report.user_properties).get("rules", "")
         cells.insert(2, f"<td>{html.escape(rule_ids)}</td>")
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """List deselected tests, so their rules show as deselected rather than uncovered."""
+        for item in items:
+            rule_ids = [rule_id for marker in item.iter_markers("rule") for rule_id in marker.args]
+            self.results[item.nodeid] = {"nodeid": item.nodeid, "rules": rule_ids, "outcome": "deselected"}
+
     def call_latencies(self) -> list[float]:
         """Return the latency in seconds of every call of the run, workers' included."""
         return [call.elapsed_seconds for call in self.all_calls] + self.worker_latencies

@@ -145,3 +145,12 @@ def test_invalid_file_stops_run_before_tests(tmp_path):
     assert result.returncode == 4
     assert "limits.max_batch: 'many' is not of type 'integer'" in result.stderr
     assert " passed" not in result.stdout and " failed" not in result.stdout
+
+
+def test_base_url_on_sandbox_needs_real_credentials():
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SANDBOX_")}
+
+    result = run_pytest("--base-url", "http://127.0.0.1:9", env=env)
+
+    assert result.returncode == 4
+    assert "environment variable SANDBOX_USERNAME is not set; with --base-url" in result.stderr

@@ -34,13 +34,36 @@ def test_rule_status_is_worst_outcome():
 
     assert row_of(rows, "RULE-A")["status"] == "failed"
     assert row_of(rows, "RULE-A")["outcomes"] == {"passed": 1, "failed": 1}
-    assert row_of(rows, "RULE-B")["outcomes"] == {"failed": 1, "skipped": 1}
+
+
+def test_rule_of_test_failed_elsewhere_is_blocked():
+    rows = coverage.build_matrix(RULES, TESTS)
+
+    assert row_of(rows, "RULE-B")["outcomes"] == {"blocked": 1, "skipped": 1}
+    assert row_of(rows, "RULE-B")["status"] == "blocked"
+
+
+def test_violated_rule_outside_markers_counts_as_failed():
+    tests = [{"nodeid": "t::x", "rules": ["RULE-B"], "outcome": "failed", "violated_rule": "RULE-C"}]
+
+    rows = coverage.build_matrix(RULES, tests)
+
+    assert row_of(rows, "RULE-C")["status"] == "failed"
+    assert row_of(rows, "RULE-B")["status"] == "blocked"
+
+
+def test_deselected_rule_not_uncovered():
+    rows = coverage.build_matrix(RULES, [{"nodeid": "t::x", "rules": ["RULE-C"], "outcome": "deselected"}])
+
+    assert row_of(rows, "RULE-C")["status"] == "deselected"
 
 
 def test_rule_status_order():
     assert coverage.rule_status(["passed", "error", "failed"]) == "error"
     assert coverage.rule_status(["skipped", "passed"]) == "passed"
     assert coverage.rule_status(["skipped"]) == "skipped"
+    assert coverage.rule_status(["blocked", "passed"]) == "passed"
+    assert coverage.rule_status(["blocked", "skipped"]) == "blocked"
     assert coverage.rule_status([]) == "uncovered"
 
 
@@ -53,7 +76,7 @@ def test_unknown_rule_id_gets_its_own_row():
 def test_summary_counts_rules_per_status():
     rows = coverage.build_matrix(RULES, TESTS)
 
-    assert coverage.summarize(rows) == {"rules": 3, "failed": 2, "uncovered": 1}
+    assert coverage.summarize(rows) == {"rules": 3, "failed": 1, "blocked": 1, "uncovered": 1}
 
 
 def test_markdown_lists_uncovered_rules_and_escapes_pipes():

@@ -204,6 +204,12 @@ def test_gate_reports_infrastructure_errors_without_failing(tmp_path, capsys):
     assert "could not reach a verdict" in output
 
 
+def test_gate_fails_when_no_test_ran(tmp_path):
+    results = write_results(tmp_path / "results.json", [{"nodeid": "t::x", "outcome": "deselected", "rules": []}])
+
+    assert gate.main([str(results)]) == gate.EXIT_CONTRACT_FAILURES
+
+
 def test_gate_fails_on_unclassified_error(tmp_path):
     results = write_results(tmp_path / "results.json", [{"nodeid": "t::x", "outcome": "error", "failure_class": None}])
 

@@ -18,6 +18,8 @@ import secrets
 import sys
 import threading
 
+from contract_support.auth import basic_header_value
+
 from .faults import FAULTS, fault_names
 from .server import SandboxServer
 from .settings import Credentials
@@ -98,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     server = SandboxServer(credentials, fault=arguments.fault, host=arguments.host, port=arguments.port)
     server.start()
     print(f"Sandbox serving on {server.base_url} (fault: {arguments.fault or 'none'}). Press Ctrl-C to stop.", flush=True)
+    # A local test server's own credentials: printing them lets a reproduction curl run as is.
+    print(
+        "For the suite's curl commands:  export AUTHORIZATION="
+        f"'{basic_header_value(credentials.username, credentials.password)}'",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
