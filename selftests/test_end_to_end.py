@@ -106,3 +106,25 @@ def test_parallel_run_reports_every_test(tmp_path):
     assert summary["requests_sent"] >= 18
     assert summary["latency_ms"]["count"] == summary["requests_sent"]
     assert gate.returncode == 1, gate.stdout + gate.stderr
+
+
+def test_unreachable_target_ends_in_infrastructure_errors(tmp_path):
+    reports = tmp_path / "reports"
+    command = [
+        sys.executable, "-m", "pytest", "tests/test_envelope.py", "-p", "no:cacheprovider", "-q",
+        "--env=selftests/environments/unreachable.yaml", f"--reports-dir={reports}",
+    ]
+
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    summary = json.loads((reports / "results.json").read_text())
+    gate = subprocess.run(
+        [sys.executable, "-m", "contract_support.gate", str(reports / "results.json")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert " failed" not in result.stdout.splitlines()[-1]
+    assert {entry["failure_class"] for entry in summary["tests"]} == {"infrastructure"}
+    assert {entry["outcome"] for entry in summary["tests"]} == {"error"}
+    assert "Error (infrastructure)" in (reports / "report.html").read_text(encoding="utf-8")
+    assert gate.returncode == 0, gate.stdout
