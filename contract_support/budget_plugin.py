@@ -18,7 +18,7 @@ import pytest
 
 from contract_support import budget
 from contract_support.budget import BUDGET_KEY
-from contract_support.plugin import ENVIRONMENT_KEY
+from contract_support.plugin import ENVIRONMENT_KEY, RECORDER_KEY
 
 # Set only in the process that owns the budget file and deletes it at the end.
 BUDGET_DIRECTORY_KEY = pytest.StashKey[pathlib.Path]()
@@ -78,6 +78,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             hypothesis.seed(seed)(test_function)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     request_budget = session.config.stash.get(BUDGET_KEY, None)
     if request_budget is None:
@@ -86,6 +87,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if worker_output is not None:
         worker_output[WORKER_OUTPUT_SENT] = request_budget.requests_sent
         worker_output[WORKER_OUTPUT_RETRIES] = request_budget.retries_charged
+        return
+
+    # results.json counts every request sent, as the terminal does, not only those answered.
+    recorder = session.config.stash.get(RECORDER_KEY, None)
+    if recorder is not None:
+        totals = session.config.stash[SENT_TOTALS_KEY]
+        recorder.summary_sections["requests_sent"] = request_budget.requests_sent + totals["sent"]
+        recorder.summary_sections["retries"] = request_budget.retries_charged + totals["retries"]
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -25,7 +25,7 @@ class LatencyStats:
         return dataclasses.asdict(self)
 
     def describe(self) -> str:
-        return f"{self.count} requests, p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms, max {self.max_ms:.1f} ms"
+        return f"{self.count} responses, p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms, max {self.max_ms:.1f} ms"
 
 
 def percentile(sorted_samples: list[float], percent: float) -> float:

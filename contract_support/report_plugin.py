@@ -318,7 +318,7 @@ class ContractReports:
         counts = finished["coverage"]
         drift = finished["drift"]
         lines = [
-            f"target {self.base_url()}: " + (overall.describe() if overall else "no requests"),
+            f"target {self.base_url()}: " + (overall.describe() if overall else "no responses"),
             f"rules: {counts['rules']} in the catalogue, "
             + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()) if status != "rules"),
         ]
@@ -351,7 +351,7 @@ class ContractReports:
         finished = self.finish()
         overall: LatencyStats | None = finished["latency"]
         latency = (
-            f"p50 {overall.p50_ms:.1f} ms, p95 {overall.p95_ms:.1f} ms, max {overall.max_ms:.1f} ms" if overall else "no requests"
+            f"p50 {overall.p50_ms:.1f} ms, p95 {overall.p95_ms:.1f} ms, max {overall.max_ms:.1f} ms" if overall else "no responses"
         )
         drift = finished["drift"]
         rows = [
@@ -359,7 +359,7 @@ class ContractReports:
             ("Base URL", self.base_url()),
             ("Sandbox fault", self.config.getoption("sandbox_fault") or "none"),
             ("Suite version", suite_version()[0]),
-            ("Requests sent", str(len(self.recorder.call_latencies()))),
+            ("Responses received", str(len(self.recorder.call_latencies()))),
             ("Latency", latency),
             ("Schema drift", f"{len(drift['undocumented_fields'])} undocumented fields, {len(drift['new_paths'])} new"),
         ]

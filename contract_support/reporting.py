@@ -190,7 +190,9 @@ class CallRecorder:
         if self.reports_dir is None:
             return
         summary = {
+            # The request budget replaces this with every attempt, retries and lost connections included.
             "requests_sent": len(self.call_latencies()),
+            "responses_received": len(self.call_latencies()),
             "duration_seconds": round(time.time() - self._started, 3),
             **self.summary_sections,
             "tests": list(self.results.values()),

@@ -104,7 +104,7 @@ def test_parallel_run_reports_every_test(tmp_path):
     assert len(summary["tests"]) >= 18, f"results.json lists {len(summary['tests'])} tests"
     assert "failed" in outcomes
     assert summary["requests_sent"] >= 18
-    assert summary["latency_ms"]["count"] == summary["requests_sent"]
+    assert summary["latency_ms"]["count"] == summary["responses_received"]
     assert gate.returncode == 1, gate.stdout + gate.stderr
 
 

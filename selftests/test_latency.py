@@ -42,4 +42,4 @@ def test_latency_stats_of_no_calls_is_none():
 def test_latency_describe_names_each_statistic():
     text = LatencyStats(count=3, p50_ms=1.25, p95_ms=9.5, max_ms=12.0).describe()
 
-    assert text == "3 requests, p50 1.2 ms, p95 9.5 ms, max 12.0 ms"
+    assert text == "3 responses, p50 1.2 ms, p95 9.5 ms, max 12.0 ms"

@@ -60,7 +60,7 @@ def test_results_json_has_latency_overall_and_per_test(faulty_run):
     reports_dir, _ = faulty_run
     results = json.loads((reports_dir / "results.json").read_text())
 
-    assert results["latency_ms"]["count"] == results["requests_sent"]
+    assert results["latency_ms"]["count"] == results["responses_received"]
     assert 0 < results["latency_ms"]["p50_ms"] <= results["latency_ms"]["p95_ms"] <= results["latency_ms"]["max_ms"]
     for test in results["tests"]:
         assert test["latency_ms"]["count"] >= 1, test["nodeid"]
@@ -71,7 +71,7 @@ def test_results_json_has_latency_overall_and_per_test(faulty_run):
 def test_terminal_summary_shows_latency_and_coverage(faulty_run):
     _, completed = faulty_run
 
-    assert re.search(r"requests, p50 [\d.]+ ms, p95 [\d.]+ ms, max [\d.]+ ms", completed.stdout)
+    assert re.search(r"responses, p50 [\d.]+ ms, p95 [\d.]+ ms, max [\d.]+ ms", completed.stdout)
     assert "rules without a test: " in completed.stdout
 
 
