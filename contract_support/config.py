@@ -43,6 +43,15 @@ DEFAULT_EXPECTATIONS: dict[str, Any] = {
 DEFAULT_RETRIES = {"total": 3, "backoff_factor": 0.5, "max_retry_after_seconds": 30}
 
 
+# jsonschema's messages for these keywords ("[1] is too short") leave out the limit itself.
+_SIZE_LIMITS = {
+    "minItems": "at least {} items",
+    "maxItems": "at most {} items",
+    "minLength": "at least {} characters",
+    "maxLength": "at most {} characters",
+}
+
+
 class ConfigError(Exception):
     """An environment file or a credential is missing or invalid."""
 
@@ -142,6 +151,8 @@ def _validate_document(path: pathlib.Path, document: Any) -> None:
     message = error.message
     if error.validator == "additionalProperties":
         message = message.replace("Additional properties are not allowed", "unknown key")
+    elif error.validator in _SIZE_LIMITS:
+        message += ": " + _SIZE_LIMITS[error.validator].format(error.validator_value)
     raise ConfigError(f"{path}: {key}: {message}")
 
 

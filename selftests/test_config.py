@@ -66,7 +66,7 @@ def test_expectation_override_wins(tmp_path):
         (("CUSTOM_PASSWORD", "custom_password"), "auth.password_variable: 'custom_password' does not match"),
         (("name: custom", "name: custom\ncolour: blue"), "(top level): unknown key ('colour' was unexpected)"),
         (("base_url: http://127.0.0.1:9\n", ""), "(top level): 'base_url' is a required property"),
-        (("[1, 2]", "[1]"), "test_data.known_customer_ids: [1] is too short"),
+        (("[1, 2]", "[1]"), "test_data.known_customer_ids: [1] is too short: at least 2 items"),
     ],
     ids=["batch-zero", "not-boolean", "auth-type", "variable-name", "unknown-key", "no-base-url", "too-few-ids"],
 )
