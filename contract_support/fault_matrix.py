@@ -330,6 +330,20 @@ def render_faults_doc(known_misses: Mapping[str, str]) -> str:
     for name in fault_names("variant"):
         lines.append(f"| `{name}` | {_cell(FAULTS[name].description)} |")
 
+    lines += [
+        "",
+        "## Network modes",
+        "",
+        "Misbehaviour of the network or the cluster rather than of the contract. The client's retries",
+        "must get through them, and a test that still cannot reach a verdict ends as an",
+        "infrastructure error, never as a contract failure (`selftests/test_flaky_network.py`).",
+        "",
+        "| Mode | What the sandbox does |",
+        "|---|---|",
+    ]
+    for name in fault_names("network"):
+        lines.append(f"| `{name}` | {_cell(FAULTS[name].description)} |")
+
     lines += ["", "## Faults the suite cannot catch yet", ""]
     if known_misses:
         lines += ["| Fault | Rule | Reason |", "|---|---|---|"]
