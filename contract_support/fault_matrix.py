@@ -21,8 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from contract_support.rules import RULES
@@ -191,10 +191,12 @@ def run_matrix(
     workers: int = DEFAULT_WORKERS,
     extra_args: Sequence[str] = MATRIX_PYTEST_ARGS,
     environment_overrides: Mapping[str, str] = MATRIX_ENVIRONMENT,
+    on_done: Callable[[ModeRun, int, int], None] | None = None,
 ) -> list[ModeRun]:
     """Run the suite against each named mode, `workers` subprocesses at a time, and return runs in the order of `names`.
 
     The slowest modes start first, so they overlap with the quick ones instead of ending the run alone.
+    `on_done` gets each run as it ends, with the number of runs done and the total, for progress output.
     """
     ordered = list(names)
     for name in ordered:
@@ -206,6 +208,9 @@ def run_matrix(
         futures = {
             name: pool.submit(run_mode, name, work_dir, extra_args, environment_overrides) for name in start_order
         }
+        if on_done is not None:
+            for done, future in enumerate(as_completed(futures.values()), start=1):
+                on_done(future.result(), done, len(futures))
         return [futures[name].result() for name in ordered]
 
 

@@ -52,11 +52,19 @@ class Matrix:
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
+def matrix(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Matrix:
     """Run the contract suite against every fault and variant once for the whole module."""
     work_dir = tmp_path_factory.mktemp("fault-matrix")
+    terminal = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+
+    def report_progress(run: ModeRun, done: int, total: int) -> None:
+        # The matrix takes minutes, so each finished mode gets a line.
+        if terminal is not None:
+            verdict = "ok" if run.ok else "NOT OK"
+            terminal.write_line(f"fault matrix {done}/{total}: {run.name} {verdict} ({run.wall_seconds:.0f} s)")
+
     started = time.perf_counter()
-    runs = run_matrix(matrix_modes(), work_dir, workers=MATRIX_WORKERS)
+    runs = run_matrix(matrix_modes(), work_dir, workers=MATRIX_WORKERS, on_done=report_progress)
     return Matrix({run.name: run for run in runs}, work_dir, time.perf_counter() - started)
 
 
