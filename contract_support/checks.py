@@ -23,6 +23,9 @@ from contract_support.redaction import Redactor
 
 ENVELOPE_SCHEMA = "response/envelope.schema.json"
 ERROR_SCHEMA = "response/error-response.schema.json"
+SUCCESSFUL_ENTITY_SCHEMA = "response/successful-entity.schema.json"
+# Identifier types that name one customer, so two customers never share a value.
+PERSONAL_IDENTIFIER_TYPES = frozenset({"mobile", "email", "externalId"})
 # Stricter than the "email" format check of jsonschema 4.26, which only requires an "@".
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _MAX_SCHEMA_ERRORS = 5
@@ -201,8 +204,14 @@ class ContractChecker:
 
     @_step(lambda call, statuses, rule: f"check {rule}: error response")
     def error_response(self, call: ApiCall, statuses: Iterable[int], rule: str) -> dict[str, Any]:
-        """Check a refused request: the expected status, then a JSON error body."""
+        """Check a refused request: the expected status, then a JSON error body.
+
+        An environment may expect a 2xx instead (``expectations``), and then the answer must
+        be a valid 200 envelope rather than an error body.
+        """
         self.status(call, statuses, rule)
+        if call.status < 300:
+            return self.envelope(call)
         self.error_body(call)
         return call.json()
 
@@ -213,6 +222,64 @@ class ContractChecker:
         self.schema(call, body, ERROR_SCHEMA, rule)
 
     # Per-entity semantics.
+
+    @_step("check ENVELOPE-NO-ERRORS")
+    def no_envelope_errors(self, call: ApiCall, body: dict[str, Any]) -> None:
+        errors = body.get("errors")
+        if errors:
+            raise self.violation(
+                call, "ENVELOPE-NO-ERRORS", "a 200 answer carries top-level error items",
+                json_path="$.errors", value=errors,
+                expected="an empty list or null; per-customer failures belong in $.data[*].errors",
+            )
+
+    @_step("check ENTITY-COMPLETE")
+    def complete_entities(self, call: ApiCall, body: dict[str, Any]) -> None:
+        for path, result in iter_results_with_path(body):
+            if result.get("success") is not True or not isinstance(result.get("entity"), dict):
+                continue
+            errors = schemas.iter_errors(SUCCESSFUL_ENTITY_SCHEMA, result["entity"])
+            if errors:
+                first = errors[0]
+                raise self.violation(
+                    call, "ENTITY-COMPLETE", f"a successful entity is incomplete: {first.message}",
+                    failure_class=SCHEMA, json_path=f"{path}.entity{schemas.json_path(first)[1:]}",
+                    value=first.instance, expected=f"every field {SUCCESSFUL_ENTITY_SCHEMA} requires",
+                )
+
+    @_step("check RESULT-FAILED-REDUCED")
+    def failed_results_reduced(self, call: ApiCall, body: dict[str, Any]) -> None:
+        for path, result in iter_results_with_path(body):
+            entity = result.get("entity")
+            if result.get("success") is not False or not isinstance(entity, dict):
+                continue
+            if entity.get("profiles"):
+                raise self.violation(
+                    call, "RESULT-FAILED-REDUCED", "a failed result carries customer profiles",
+                    json_path=f"{path}.entity.profiles", value=entity["profiles"],
+                    expected="no profile: a failed result's entity is reduced to its id",
+                )
+
+    @_step("check RESULT-RIGHT-CUSTOMER: distinct customers")
+    def distinct_customers(self, call: ApiCall, body: dict[str, Any]) -> None:
+        """Check that different customers in one answer share no mobile, email or external ID."""
+        owners: dict[tuple[str, str], tuple[Any, str]] = {}
+        for path, result in iter_results_with_path(body):
+            entity = result.get("entity") or {}
+            for profile_index, profile in enumerate(entity.get("profiles") or []):
+                for index, item in enumerate(profile.get("identifiers") or []):
+                    if item.get("type") not in PERSONAL_IDENTIFIER_TYPES or not item.get("value"):
+                        continue
+                    key = (item["type"], str(item["value"]))
+                    here = f"{path}.entity.profiles[{profile_index}].identifiers[{index}].value"
+                    owner = owners.setdefault(key, (entity.get("id"), here))
+                    if owner[0] != entity.get("id"):
+                        raise self.violation(
+                            call, "RESULT-RIGHT-CUSTOMER", "two customers in one answer share an identifier",
+                            json_path=here, value=item["value"],
+                            expected=f"an identifier of customer {entity.get('id')} alone, but {owner[1]} "
+                            f"gives it to customer {owner[0]}",
+                        )
 
     @_step("check RESULT-COUNT")
     def one_result_per_id(self, call: ApiCall, body: dict[str, Any], ids: Sequence[int]) -> None:
@@ -289,11 +356,39 @@ class ContractChecker:
                 )
 
     @_step("check RESULT-UNKNOWN-ID")
-    def unknown_ids_fail(self, call: ApiCall, body: dict[str, Any], unknown_ids: Iterable[int]) -> None:
+    def answered_ids(self, body: dict[str, Any], ids: Sequence[int]) -> list[Any]:
+        """Return the customer ID that each result answers, in the order of ``$.data``.
+
+        That is the entity's id. A result without an entity, which the environment may allow
+        for failed results, answers the ID requested at its position when results follow
+        request order; otherwise its ID is unknown (None).
+        """
+        data = body.get("data") or []
+        by_position = (
+            self.expectations["result_order"] == "request"
+            and self.expectations["duplicate_ids"] == "each"
+            and len(data) == len(ids)
+        )
+        answered = []
+        for index, result in enumerate(data):
+            customer_id = entity_id(result)
+            if customer_id is None and "entity" not in result and by_position:
+                customer_id = ids[index]
+            answered.append(customer_id)
+        return answered
+
+    def unknown_ids_fail(
+        self, call: ApiCall, body: dict[str, Any], unknown_ids: Iterable[int], ids: Sequence[int] | None = None,
+    ) -> None:
+        """Check that every result for an unknown ID failed with a not-found error item.
+
+        ``ids`` is the request, which places results that have no entity.
+        """
         unknown = set(unknown_ids)
         codes = self.expectations["not_found_codes"]
-        for path, result in iter_results_with_path(body):
-            if entity_id(result) not in unknown:
+        answered = self.answered_ids(body, ids if ids is not None else call.sent_ids or [])
+        for (path, result), customer_id in zip(iter_results_with_path(body), answered):
+            if customer_id not in unknown:
                 continue
             if result["success"] is not False:
                 raise self.violation(
@@ -350,10 +445,14 @@ class ContractChecker:
     def batch(self, call: ApiCall, ids: Sequence[int], unknown_ids: Iterable[int] = ()) -> dict[str, Any]:
         """Run every response check that holds for any batch, and return the body."""
         body = self.envelope(call)
+        self.no_envelope_errors(call, body)
         self.one_result_per_id(call, body, ids)
         self.result_identity(call, body, ids)
         self.success_flags(call, body)
-        self.unknown_ids_fail(call, body, unknown_ids)
+        self.unknown_ids_fail(call, body, unknown_ids, ids)
+        self.failed_results_reduced(call, body)
+        self.complete_entities(call, body)
+        self.distinct_customers(call, body)
         self.user_ids(call, body)
         return body
 

@@ -35,6 +35,11 @@ RULES: dict[str, Rule] = {
             "Response body: `data` is a list of individual customer-fetch result objects.",
         ),
         _rule(
+            "ENVELOPE-NO-ERRORS", "inferred", "major",
+            "A 200 answer has no top-level error items; per-customer failures go in each result's `errors`.",
+            "Response body sample: the top-level `errors` list is empty; results carry their own errors.",
+        ),
+        _rule(
             "ENVELOPE-CONTENT-TYPE", "documented", "major",
             "Responses are JSON and say so with `Content-Type: application/json`.",
             "Request query parameters: `format` supports the value `json`.",
@@ -43,6 +48,11 @@ RULES: dict[str, Rule] = {
             "ENTITY-SCHEMA", "documented", "critical",
             "Every documented entity field has its documented type, and dates are RFC 3339 date-times.",
             "Response parameters: data.entity.id integer, data.success boolean, lifetimePurchases number.",
+        ),
+        _rule(
+            "ENTITY-COMPLETE", "documented", "major",
+            "A successful entity has a profile with names, identifiers and userId, loyaltyInfo, segments and extendedFields.",
+            "Response parameters: entity.profiles, loyaltyInfo.loyaltyType, segments and extendedFields.",
         ),
         _rule(
             "RESULT-COUNT", "documented", "critical",
@@ -73,6 +83,11 @@ RULES: dict[str, Rule] = {
             "RESULT-ISOLATION", "inferred", "critical",
             "Unknown IDs in a batch change nothing in the results of the known IDs.",
             "The page is silent; per-ID results imply independent outcomes.",
+        ),
+        _rule(
+            "RESULT-FAILED-REDUCED", "platform", "critical",
+            "A failed result's entity, if any, is reduced to its ID: no profile, so no personal data.",
+            "Newer page revision: a failed result's entity has only the ID, empty profiles and loyaltyType.",
         ),
         _rule(
             "RESULT-DUPLICATES", "inferred", "major",
