@@ -275,7 +275,9 @@ class ApiClient:
             auth=self.auth if auth is _USE_SESSION_AUTH else auth,
         )
         prepared = self.session.prepare_request(request)
-        if auth is None:
+        if auth is None and not any(name.lower() == "authorization" for name in headers):
+            # requests may still take credentials from ~/.netrc; a call without auth sends none,
+            # unless the caller wrote the header itself.
             prepared.headers.pop("Authorization", None)
         self._add_auth_secrets(prepared)
 

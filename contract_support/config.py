@@ -9,8 +9,10 @@ stop before the first test.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import pathlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -125,11 +127,24 @@ def resolve_environment_path(name_or_path: str) -> pathlib.Path:
     return path
 
 
+def validate_base_url(base_url: str) -> None:
+    """Raise ConfigError unless ``base_url`` is an http(s) URL with a host, as the environment schema requires."""
+    pattern = schemas.load_schema("environment.schema.json")["properties"]["base_url"]["pattern"]
+    if not re.match(pattern, base_url):
+        raise ConfigError(f"--base-url {base_url!r} is not an http:// or https:// URL with a host, such as https://eu.api.capillarytech.com")
+
+
 def load_environment(name_or_path: str) -> Environment:
     """Read, validate and return the environment named by ``--env``."""
     path = resolve_environment_path(name_or_path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the environment file: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file; an environment file is YAML text") from None
+    try:
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -204,8 +219,9 @@ class Credentials:
     oauth_secret: str | None = dataclasses.field(default=None, repr=False)
 
     def secrets(self) -> list[str]:
-        """Return every secret value, for redaction."""
-        values = [self.password, self.password_md5, self.oauth_key, self.oauth_secret]
+        """Return every secret value, for redaction, the md5 digest of a plain password included."""
+        digest = hashlib.md5(self.password.encode("utf-8"), usedforsecurity=False).hexdigest() if self.password else None
+        values = [self.password, digest, self.password_md5, self.oauth_key, self.oauth_secret]
         return [value for value in values if value]
 
 

@@ -88,9 +88,10 @@ def evaluate(tests: list[Mapping[str, Any]]) -> tuple[int, list[str]]:
             lines.append(f"  {name}{retried}: {test['nodeid']}: {first_line}")
 
     failing = len(by_class.get("contract", [])) + len(by_class.get("unclassified", []))
-    if len(by_class.get("skipped", [])) == len(tests):
-        # An empty or all-skipped run proves nothing about the contract, so it must not pass a release.
-        lines.append("contract gate: FAILED, no test ran; check the run's test selection and its log")
+    if not by_class.get("passed") and not failing:
+        # A run in which no test reached a verdict (none ran, or every one lost the target)
+        # proves nothing about the contract, so it must not pass a release.
+        lines.append("contract gate: FAILED, no test reached a verdict; check the run's selection, target and log")
         return EXIT_CONTRACT_FAILURES, lines
     if failing:
         lines.append(f"contract gate: FAILED, {failing} tests show contract failures")

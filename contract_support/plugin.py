@@ -26,6 +26,7 @@ from contract_support.config import (
     Environment,
     credential_variables,
     load_environment,
+    validate_base_url,
     read_credentials,
 )
 from contract_support.redaction import Redactor
@@ -95,7 +96,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         environment = load_environment(config.getoption("contract_env"))
         base_url = config.getoption("contract_base_url")
-        if base_url:
+        if base_url is not None:
+            validate_base_url(base_url)
             environment = environment.with_base_url(base_url)
         if environment.embedded_sandbox and not base_url:
             _provide_sandbox_credentials(environment)
@@ -113,10 +115,19 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as error:
         raise pytest.UsageError(f"configuration error: {error}") from None
 
-    if config.getoption("sandbox_fault") and not environment.embedded_sandbox:
+    fault = config.getoption("sandbox_fault")
+    if fault and not environment.embedded_sandbox:
         raise pytest.UsageError(
             f"configuration error: --sandbox-fault needs an embedded sandbox environment, not {environment.name!r}"
         )
+    if fault:
+        from contract_support.sandbox.faults import FAULTS
+
+        if fault not in FAULTS:
+            raise pytest.UsageError(
+                f"configuration error: unknown --sandbox-fault {fault!r}; "
+                "list the names with: python -m contract_support.sandbox --list-faults"
+            )
 
     redactor = Redactor(credentials.secrets())
     sandbox_variables = list(sandbox_credential_variables(environment).values()) if environment.embedded_sandbox else []
@@ -243,7 +254,8 @@ def contract(environment: Environment, redactor: Redactor) -> ContractChecker:
 
 @pytest.fixture(scope="session")
 def known_ids(environment: Environment) -> tuple[int, ...]:
-    return environment.test_data.known_customer_ids
+    """Return the known customer IDs, at most a full batch of them, so tests can send them in one request."""
+    return environment.test_data.known_customer_ids[: environment.limits.max_batch]
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,7 @@ def test_expectation_override_wins(tmp_path):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("max_batch: 10", "max_batch: 0"), "limits.max_batch: 0 is less than the minimum of 1"),
+        (("max_batch: 10", "max_batch: 0"), "limits.max_batch: 0 is less than the minimum of 5"),
         (("production: false", "production: maybe"), "production: 'maybe' is not of type 'boolean'"),
         (("type: basic", "type: kerberos"), "auth.type: 'kerberos' is not one of ['none', 'basic', 'oauth']"),
         (("CUSTOM_PASSWORD", "custom_password"), "auth.password_variable: 'custom_password' does not match"),

@@ -127,4 +127,16 @@ def test_unreachable_target_ends_in_infrastructure_errors(tmp_path):
     assert {entry["failure_class"] for entry in summary["tests"]} == {"infrastructure"}
     assert {entry["outcome"] for entry in summary["tests"]} == {"error"}
     assert "Error (infrastructure)" in (reports / "report.html").read_text(encoding="utf-8")
-    assert gate.returncode == 0, gate.stdout
+    assert gate.returncode == 1, gate.stdout
+    assert "no test reached a verdict" in gate.stdout
+
+
+def test_suite_passes_at_schema_minimums(tmp_path):
+    command = [
+        sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider", "-q", "--no-reports",
+        "--env=selftests/environments/minimal.yaml",
+    ]
+
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+
+    assert result.returncode == 0, result.stdout[-4000:]

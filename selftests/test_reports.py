@@ -194,7 +194,8 @@ PASSED = {"nodeid": "tests/t.py::test_a", "outcome": "passed"}
 
 
 def test_gate_reports_infrastructure_errors_without_failing(tmp_path, capsys):
-    results = write_results(tmp_path / "results.json", [INFRASTRUCTURE_ERROR])
+    passed = {"nodeid": "tests/t.py::test_b", "rules": ["RESULT-COUNT"], "outcome": "passed"}
+    results = write_results(tmp_path / "results.json", [INFRASTRUCTURE_ERROR, passed])
 
     exit_code = gate.main([str(results)])
 
@@ -202,6 +203,12 @@ def test_gate_reports_infrastructure_errors_without_failing(tmp_path, capsys):
     assert exit_code == gate.EXIT_PASSED
     assert "infrastructure: tests/t.py::test_a: infrastructure: timed out" in output
     assert "could not reach a verdict" in output
+
+
+def test_gate_fails_when_every_test_lost_the_target(tmp_path):
+    results = write_results(tmp_path / "results.json", [INFRASTRUCTURE_ERROR])
+
+    assert gate.main([str(results)]) == gate.EXIT_CONTRACT_FAILURES
 
 
 def test_gate_fails_when_no_test_ran(tmp_path):

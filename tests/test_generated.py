@@ -58,8 +58,7 @@ def test_generated_invalid_body_rejected(api, contract, environment, reference_i
 
     call = api.get_customers(body=case.body, headers={"Content-Type": case.content_type})
 
-    statuses = [status for status in environment.expectations[case.status_expectation] if 400 <= status < 500]
-    contract.error_response(call, statuses, case.rule)
+    contract.error_response(call, environment.expectations[case.status_expectation], case.rule)
 
 
 @pytest.mark.rule("QUERY-FORMAT", "QUERY-FORMAT-REPEATED", "QUERY-IDENTIFIER-NAME", "QUERY-SOURCE",
