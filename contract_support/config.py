@@ -34,6 +34,7 @@ DEFAULT_EXPECTATIONS: dict[str, Any] = {
     "malformed_body_status": [400],
     "decimal_point_id_status": [400],
     "unknown_source_status": [400],
+    "invalid_source_codes": [8003],
     "identifier_pair_status": [400],
     "wrong_content_type_status": [400, 415],
     "auth_failure_status": [401, 403],

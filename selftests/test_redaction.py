@@ -2,7 +2,8 @@
 
 import json
 
-from contract_support.auth import basic_header_value
+from contract_support.auth import basic_header_value, md5_hex
+from contract_support.config import Credentials
 from contract_support.curl import curl_command
 from contract_support.redaction import REDACTED, Redactor
 
@@ -70,3 +71,16 @@ def test_curl_uses_shell_variable_for_secret_header():
     assert '--header "Authorization: $AUTHORIZATION"' in command
     assert "--data-raw '[1, 2]'" in command
     assert command.startswith("curl --request POST 'http://127.0.0.1:8080/v2/bulk/getCustomers?format=json'")
+
+
+def test_md5_of_plain_password_counts_as_secret():
+    credentials = Credentials(username="user", password=PASSWORD)
+
+    assert md5_hex(PASSWORD) in credentials.secrets()
+    assert md5_hex(PASSWORD) not in Redactor(credentials.secrets()).text(f"user:{md5_hex(PASSWORD)}")
+
+
+def test_credentials_repr_hides_secrets():
+    credentials = Credentials(username="user", password=PASSWORD, oauth_key="key-1234", oauth_secret="secret-5678")
+
+    assert repr(credentials) == "Credentials(username='user')"
