@@ -122,7 +122,7 @@ FAULT_PROBES: dict[str, Callable[[Client], object]] = {
     "identifier-name-accepted": lambda client: observe(
         client.bulk([FIRST], params="identifierName=phone&identifierValue=919000000001")
     ),
-    "unknown-source-accepted": lambda client: observe(client.bulk([FIRST], params="source=WHATSAPP")),
+    "unknown-source-accepted": lambda client: observe(client.bulk([FIRST], params="source=NOT_A_SOURCE")),
     "auth-none-accepted": lambda client: observe(client.bulk([FIRST], headers={"Authorization": None})),
     "auth-wrong-password-accepted": lambda client: observe(
         client.bulk([FIRST], headers={"Authorization": WRONG_PASSWORD_HEADER})

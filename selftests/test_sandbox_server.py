@@ -350,7 +350,7 @@ def test_largest_64_bit_id_accepted(server):
         ("identifierName=mobile", 400, "Missing query parameter identifierValue"),
         ("identifierName=mobile&identifierValue=", 400, "Missing query parameter identifierValue"),
         ("identifierValue=919000000001", 400, "Missing query parameter identifierName"),
-        ("source=WHATSAPP", 8003, "Invalid source 'WHATSAPP'"),
+        ("source=NOT_A_SOURCE", 8003, "Invalid source 'NOT_A_SOURCE'"),
         ("source=wechat", 8003, "Invalid source"),
     ],
 )
@@ -366,6 +366,8 @@ def test_invalid_query_rejected(server, params, code, expected_fragment):
         "format=json",
         "format=json&format=json",
         "format=json&format=json&identifierName=mobile&identifierValue=919000000001&source=WECHAT",
+        # The query of the vendor's sample cURL.
+        "format=json&format=json&identifierName=mobile&identifierValue=919000000001&source=WHATSAPP",
         "identifierName=email&identifierValue=customer400000001@example.com",
         "identifierName=externalId&identifierValue=EXT-400000001&accountId=1234",
         "source=INSTORE&accountId=",

@@ -18,6 +18,8 @@ DEFAULT_SUPPORTED_SOURCES: tuple[str, ...] = (
     "ECOMMERCE",
     "WEBSITE",
     "MOBILE_APP",
+    # The vendor's sample cURL for the bulk endpoint sends source=WHATSAPP.
+    "WHATSAPP",
 )
 
 
