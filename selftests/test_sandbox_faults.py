@@ -27,6 +27,8 @@ CREDENTIALS = Credentials("store.server", "server123", "sandbox-key", "sandbox-s
 # The vendor's worked example for username store.server and password server123.
 BASIC_HEADER = "Basic c3RvcmUuc2VydmVyOjhhMTZhNmI3MDUwNWViMWYxZmY3Y2RjMGNkNTU1OWE3"
 WRONG_PASSWORD_HEADER = "Basic c3RvcmUuc2VydmVyOjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw"
+# base64 of store.server:server123, the password itself in place of its MD5 digest.
+PLAIN_PASSWORD_HEADER = "Basic c3RvcmUuc2VydmVyOnNlcnZlcjEyMw=="
 BULK_PATH = "/v2/bulk/getCustomers"
 SETTINGS = SandboxSettings(slow_seconds=0.3, slow_batch_threshold=20, intermittent_every=5)
 
@@ -91,17 +93,22 @@ FAULT_PROBES: dict[str, Callable[[Client], object]] = {
     "envelope-missing-data": lambda client: observe(client.bulk([FIRST])),
     "envelope-data-object": lambda client: observe(client.bulk([FIRST, UNKNOWN])),
     "envelope-extra-wrapper": lambda client: observe(client.bulk([FIRST])),
+    "envelope-errors": lambda client: observe(client.bulk([FIRST])),
     "text-plain-response": lambda client: observe(client.bulk([FIRST])),
     "id-as-string": lambda client: observe(client.bulk([FIRST])),
     "success-as-string": lambda client: observe(client.bulk([FIRST])),
     "bad-datetime": lambda client: observe(client.bulk([FIRST])),
     "purchases-as-string": lambda client: observe(client.bulk([FIRST])),
+    "skeleton-entity": lambda client: observe(client.bulk([FIRST])),
     "userid-mismatch": lambda client: observe(client.bulk([FIRST])),
     "success-with-errors": lambda client: observe(client.bulk([FIRST])),
     "unknown-as-success": lambda client: observe(client.bulk([UNKNOWN])),
     "unknown-dropped": lambda client: observe(client.bulk([FIRST, UNKNOWN])),
+    "unknown-leaks-other": lambda client: observe(client.bulk([UNKNOWN])),
+    "deleted-leaks-pii": lambda client: observe(client.bulk([DELETED])),
     "duplicates-collapsed": lambda client: observe(client.bulk([FIRST, FIRST])),
     "wrong-customer": lambda client: observe(client.bulk([FIRST])),
+    "same-customer-for-all": lambda client: observe(client.bulk([FIRST, SECOND])),
     "large-batch-truncated": lambda client: observe(client.bulk(list(range(FIRST, FIRST + 11)))),
     "unknown-500": lambda client: observe(client.bulk([FIRST, UNKNOWN])),
     "unknown-spoils-known": lambda client: observe(client.bulk([FIRST, UNKNOWN])),
@@ -123,9 +130,13 @@ FAULT_PROBES: dict[str, Callable[[Client], object]] = {
         client.bulk([FIRST], params="identifierName=phone&identifierValue=919000000001")
     ),
     "unknown-source-accepted": lambda client: observe(client.bulk([FIRST], params="source=NOT_A_SOURCE")),
+    "source-wrong-code": lambda client: observe(client.bulk([FIRST], params="source=NOT_A_SOURCE")),
     "auth-none-accepted": lambda client: observe(client.bulk([FIRST], headers={"Authorization": None})),
     "auth-wrong-password-accepted": lambda client: observe(
         client.bulk([FIRST], headers={"Authorization": WRONG_PASSWORD_HEADER})
+    ),
+    "plain-password-accepted": lambda client: observe(
+        client.bulk([FIRST], headers={"Authorization": PLAIN_PASSWORD_HEADER})
     ),
     "email-not-email": lambda client: observe(client.bulk([FIRST])),
     "negative-purchases": lambda client: observe(client.bulk([FIRST])),
@@ -196,6 +207,110 @@ def test_swapped_entities_swap_ids(database):
     finally:
         server.stop()
     assert [result["entity"]["id"] for result in data] == [SECOND, FIRST, THIRD]
+
+
+def test_same_customer_for_all_serves_first(database):
+    server = start_server(database, "same-customer-for-all")
+    try:
+        data = Client(server.base_url).bulk([UNKNOWN, SECOND, FIRST, DELETED, THIRD]).json()["data"]
+    finally:
+        server.stop()
+    first_found = data[1]["entity"]
+    assert first_found["profiles"][0]["identifiers"][0] == {"type": "mobile", "value": "919000000002"}
+    for result in (data[2], data[4]):
+        entity = result["entity"]
+        assert all(profile["userId"] == entity["id"] for profile in entity["profiles"])
+        assert [profile["identifiers"] for profile in entity["profiles"]] == [
+            profile["identifiers"] for profile in first_found["profiles"]
+        ]
+    assert "profiles" not in data[0]["entity"]
+    assert data[3]["entity"]["profiles"] == []
+
+
+def test_deleted_leaks_pii_keeps_error(database):
+    server = start_server(database, "deleted-leaks-pii")
+    try:
+        result = Client(server.base_url).bulk([DELETED]).json()["data"][0]
+    finally:
+        server.stop()
+    assert result["success"] is False
+    assert result["errors"][0]["code"] == 8109
+    profile = result["entity"]["profiles"][0]
+    assert profile["userId"] == DELETED
+    assert profile["firstName"] == "Sandbox"
+    assert profile["lastName"] == "Customer0297"
+    assert {"type": "mobile", "value": "919000000297"} in profile["identifiers"]
+    assert profile["commChannels"][0]["value"] == f"customer{DELETED}@example.com"
+
+
+def test_unknown_leaks_other_keeps_error(database):
+    server = start_server(database, "unknown-leaks-other")
+    try:
+        result = Client(server.base_url).bulk([UNKNOWN]).json()["data"][0]
+    finally:
+        server.stop()
+    assert result["success"] is False
+    assert result["errors"][0]["code"] == 8015
+    profiles = result["entity"]["profiles"]
+    assert profiles
+    assert all(profile["userId"] == UNKNOWN for profile in profiles)
+    assert {"type": "mobile", "value": "919000000001"} in profiles[0]["identifiers"]
+
+
+def test_envelope_errors_keeps_results(database, correct_server):
+    expected = Client(correct_server.base_url).bulk([FIRST, UNKNOWN]).json()
+    server = start_server(database, "envelope-errors")
+    try:
+        response = Client(server.base_url).bulk([FIRST, UNKNOWN])
+    finally:
+        server.stop()
+    assert response.status_code == 200
+    body = response.json()
+    assert body["errors"] == [{"status": False, "code": 500, "message": "partial failure"}]
+    assert body["data"] == expected["data"]
+
+
+def test_skeleton_entity_shape(database):
+    server = start_server(database, "skeleton-entity")
+    try:
+        data = Client(server.base_url).bulk([FIRST, UNKNOWN]).json()["data"]
+    finally:
+        server.stop()
+    entity = data[0]["entity"]
+    assert list(entity) == ["id", "profiles"]
+    assert entity["profiles"]
+    for profile in entity["profiles"]:
+        assert list(profile) == ["userId", "identifiers"]
+        assert profile["userId"] == FIRST
+    assert data[0]["success"] is True
+    assert data[1]["errors"][0]["code"] == 8015
+
+
+def test_source_wrong_code_still_400(database):
+    server = start_server(database, "source-wrong-code")
+    try:
+        client = Client(server.base_url)
+        rejected = client.bulk([FIRST], params="source=NOT_A_SOURCE")
+        accepted = client.bulk([FIRST], params="source=WECHAT")
+    finally:
+        server.stop()
+    assert rejected.status_code == 400
+    assert rejected.json()["errors"][0]["code"] == 400
+    assert accepted.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [(BASIC_HEADER, 200), (PLAIN_PASSWORD_HEADER, 200), (WRONG_PASSWORD_HEADER, 401)],
+    ids=["md5-digest", "plain-password", "wrong-password"],
+)
+def test_plain_password_accepted_only(database, authorization, status):
+    server = start_server(database, "plain-password-accepted")
+    try:
+        response = Client(server.base_url).bulk([FIRST], headers={"Authorization": authorization})
+    finally:
+        server.stop()
+    assert response.status_code == status
 
 
 def test_intermittent_500_json_body(database):

@@ -27,7 +27,8 @@ class AuthOutcome:
     """Result of checking a request's credentials.
 
     `reason` is "ok", "missing" (no credentials at all), "wrong-password"
-    (known username, wrong password) or "invalid" (anything else).
+    (known username, wrong password), "plain-password" (known username with
+    the password itself in place of its MD5 digest) or "invalid" (anything else).
     """
 
     accepted: bool
@@ -118,6 +119,10 @@ def _check_basic(authorization: str, credentials: Credentials) -> AuthOutcome:
     digest_matches = _equal(password_digest.lower(), md5_hex(credentials.password))
     if username_matches and digest_matches:
         return AuthOutcome(True, "ok", "")
+    if username_matches and _equal(password_digest, credentials.password):
+        # Rejected with the same message as any wrong password. The separate
+        # reason lets the plain-password-accepted fault accept exactly this mistake.
+        return AuthOutcome(False, "plain-password", f"Invalid password for user {username!r}.")
     if username_matches:
         return AuthOutcome(False, "wrong-password", f"Invalid password for user {username!r}.")
     return AuthOutcome(False, "invalid", f"Unknown user {username!r}.")

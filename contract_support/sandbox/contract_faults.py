@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from flask import Request, Response
 
 from .auth import AuthOutcome
+from .data import BASE_UPDATE_TIME, FIRST_CUSTOMER_ID, email_of, external_id_of, last_name_of, mobile_of
 from .hooks import Batch, Counter, Hooks, is_bulk_request
 from .responses import SandboxError, error_item, json_response
 from .validation import RequestRules
@@ -40,6 +42,12 @@ class EnvelopeDataObject(Hooks):
 class EnvelopeExtraWrapper(Hooks):
     def adjust_envelope(self, envelope: dict, batch: Batch) -> object:
         return {"response": envelope}
+
+
+class EnvelopeErrors(Hooks):
+    def adjust_envelope(self, envelope: dict, batch: Batch) -> object:
+        envelope["errors"] = [error_item(500, "partial failure")]
+        return envelope
 
 
 class TextPlainResponse(Hooks):
@@ -86,6 +94,16 @@ class UserIdMismatch(Hooks):
         return entity
 
 
+class SkeletonEntity(Hooks):
+    """Reduce each found customer to its ID and the userId and identifiers of its profiles."""
+
+    def adjust_entity(self, entity: dict, batch: Batch) -> dict:
+        profiles = [
+            {"userId": profile["userId"], "identifiers": profile["identifiers"]} for profile in entity["profiles"]
+        ]
+        return {"id": entity["id"], "profiles": profiles}
+
+
 # Per-result semantics.
 
 
@@ -126,6 +144,89 @@ class WrongCustomer(Hooks):
             profile["userId"] = entity["id"]
         entity["profiles"] = other["profiles"]
         return entity
+
+
+class SameCustomerForAll(Hooks):
+    """Serve the profiles of the batch's first found customer for every found customer.
+
+    This is what a lookup returns when it lost its WHERE clause and takes the
+    first row. Each profile's userId is rewritten to the requested ID, so only
+    the profile contents are wrong.
+    """
+
+    def adjust_entity(self, entity: dict, batch: Batch) -> dict:
+        first_id = next(
+            customer_id for customer_id in batch.ids if batch.lookup.status_of(customer_id) == "found"
+        )
+        if entity["id"] == first_id:
+            return entity
+        # The first customer's entity is adjusted first and returned unchanged,
+        # so its profiles are still as stored.
+        profiles = copy.deepcopy(batch.lookup.entities[first_id]["profiles"])
+        for profile in profiles:
+            profile["userId"] = entity["id"]
+        entity["profiles"] = profiles
+        return entity
+
+
+class DeletedLeaksPii(Hooks):
+    """Send the full profile of a deleted customer in its failed result, which keeps error 8109."""
+
+    def adjust_result(self, result: dict, customer_id: int, batch: Batch) -> dict:
+        if batch.lookup.status_of(customer_id) == "deleted":
+            result["entity"]["profiles"] = [_profile_before_deletion(customer_id)]
+        return result
+
+
+class UnknownLeaksOther(Hooks):
+    """Send the profiles of customer 400000001 in the failed result of every unknown ID, which keeps error 8015."""
+
+    def adjust_result(self, result: dict, customer_id: int, batch: Batch) -> dict:
+        if batch.lookup.status_of(customer_id) != "not-found":
+            return result
+        profiles = batch.store.lookup([FIRST_CUSTOMER_ID]).entities[FIRST_CUSTOMER_ID]["profiles"]
+        # userId follows the requested ID, so that only the leaked personal data
+        # breaks the contract and ENTITY-USERID still holds.
+        for profile in profiles:
+            profile["userId"] = customer_id
+        result["entity"]["profiles"] = profiles
+        return result
+
+
+def _profile_before_deletion(customer_id: int) -> dict:
+    """Rebuild a deleted customer's in-store profile from the data set's fixed names and identifiers.
+
+    The database keeps no profile rows for deleted customers. Names and the
+    mobile, email and externalId identifiers follow the rules of every in-store
+    profile, while gender, channel, accountId and autoUpdateTime are fixed stand-ins.
+    """
+    identifiers = [
+        {"type": "mobile", "value": mobile_of(customer_id)},
+        {"type": "email", "value": email_of(customer_id)},
+        {"type": "externalId", "value": external_id_of(customer_id)},
+    ]
+    channel = {
+        "type": "email",
+        "value": email_of(customer_id),
+        "primary": True,
+        "verified": True,
+        "meta": {"residence": True, "office": False},
+        "attributes": {},
+    }
+    return {
+        "firstName": "Sandbox",
+        "lastName": last_name_of(customer_id),
+        "fields": {"gender": "OTHER"},
+        "allFields": {},
+        "identifiers": identifiers,
+        "commChannels": [channel],
+        "source": "INSTORE",
+        "userId": customer_id,
+        "accountId": "1001",
+        "conflictingProfileList": [],
+        "autoUpdateTime": BASE_UPDATE_TIME.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "identifiersAll": copy.deepcopy(identifiers),
+    }
 
 
 class BatchDependent(Hooks):
@@ -269,6 +370,11 @@ class UnknownSourceAccepted(Hooks):
         return dataclasses.replace(rules, sources=None)
 
 
+class SourceWrongCode(Hooks):
+    def adjust_rules(self, rules: RequestRules) -> RequestRules:
+        return dataclasses.replace(rules, invalid_source_code=400)
+
+
 # Error response faults.
 
 
@@ -299,7 +405,16 @@ class AuthNoneAccepted(Hooks):
 
 class AuthWrongPasswordAccepted(Hooks):
     def adjust_auth(self, outcome: AuthOutcome) -> AuthOutcome:
-        if outcome.reason == "wrong-password":
+        if outcome.reason in ("wrong-password", "plain-password"):
+            return AuthOutcome(True, "ok", "")
+        return outcome
+
+
+class PlainPasswordAccepted(Hooks):
+    """Accept Basic credentials that carry the password itself in place of its MD5 digest."""
+
+    def adjust_auth(self, outcome: AuthOutcome) -> AuthOutcome:
+        if outcome.reason == "plain-password":
             return AuthOutcome(True, "ok", "")
         return outcome
 

@@ -115,6 +115,11 @@ def external_id_of(customer_id: int) -> str:
     return f"EXT-{customer_id}"
 
 
+def last_name_of(customer_id: int) -> str:
+    """Return the last name of every profile of a customer."""
+    return f"Customer{customer_id - 400_000_000:04d}"
+
+
 def build_database(path: str | os.PathLike) -> None:
     """Write the synthetic customer database to `path`, replacing any file there.
 
@@ -210,7 +215,7 @@ def _insert_profile(
             customer_id,
             position,
             "Sandbox",
-            f"Customer{customer_id - 400_000_000:04d}",
+            last_name_of(customer_id),
             rng.choice(("MALE", "FEMALE", "OTHER")),
             source,
             str(rng.choice((1001, 1002, 1003))),

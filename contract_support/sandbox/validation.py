@@ -40,6 +40,7 @@ class RequestRules:
     object_body_is_empty_batch: bool
     malformed_body_status: int
     decimal_point_ids_allowed: bool = False
+    invalid_source_code: int = INVALID_SOURCE_CODE
 
 
 def default_rules(settings: SandboxSettings) -> RequestRules:
@@ -106,7 +107,9 @@ def parse_query(args: MultiDict, rules: RequestRules) -> BulkQuery:
     for source in sources:
         if rules.sources is not None and source not in rules.sources:
             supported = ", ".join(sorted(rules.sources))
-            raise SandboxError(400, INVALID_SOURCE_CODE, f"Invalid source {source!r}. Supported sources: {supported}.")
+            raise SandboxError(
+                400, rules.invalid_source_code, f"Invalid source {source!r}. Supported sources: {supported}."
+            )
 
     return BulkQuery(
         identifier_name=names[0] if names else None,
