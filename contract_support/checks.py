@@ -92,8 +92,17 @@ class ContractChecker:
         self.redactor = redactor
 
     def violation(self, call: ApiCall, rule: str, title: str, **fields: Any) -> ContractViolation:
+        """Build the violation, with secrets (and, where the environment masks them, personal data) hidden.
+
+        The message is cleaned here rather than later, because Allure records a failing
+        step's message the moment the exception leaves it.
+        """
         if "value" in fields:
             fields["has_value"] = True
+            fields["value"] = self.redactor.json_value(fields["value"])
+        if fields.get("expected"):
+            fields["expected"] = self.redactor.text(fields["expected"])
+        title = self.redactor.text(title)
         return ContractViolation(
             rule, title, request=self.describe(call), curl=call.curl(self.redactor), **fields
         )

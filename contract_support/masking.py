@@ -162,14 +162,6 @@ class MaskingRedactor:
     def add_secret(self, secret: str | None) -> None:
         self.redactor.add_secret(secret)
 
-    def _known_values_pattern(self) -> re.Pattern[str] | None:
-        with self._lock:
-            if self._pattern is None and self._masked_by_value:
-                # The longest value first, so a value inside a longer one does not split it.
-                ordered = sorted(self._masked_by_value, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(known) for known in ordered))
-            return self._pattern
-
     def text(self, text: str) -> str:
         return self.masker.text(self.redactor.text(text))
 

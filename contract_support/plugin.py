@@ -248,8 +248,9 @@ def api(pytestconfig: pytest.Config, environment: Environment, credentials: Cred
 
 
 @pytest.fixture(scope="session")
-def contract(environment: Environment, redactor: Redactor) -> ContractChecker:
-    return ContractChecker(environment, redactor)
+def contract(pytestconfig: pytest.Config, environment: Environment) -> ContractChecker:
+    """Return the checker, which writes its messages with the reports' redactor (masking where the environment asks)."""
+    return ContractChecker(environment, pytestconfig.stash[RECORDER_KEY].redactor)
 
 
 @pytest.fixture(scope="session")

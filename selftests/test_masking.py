@@ -1,7 +1,7 @@
 """Self tests of personal-data masking: the masking functions, and a run whose reports must show no real value.
 
-The not-idempotent fault makes two reads of the same customers differ, so the failure
-message of the idempotency test carries names, emails and mobile numbers. With
+The deleted-leaks-pii fault puts deleted customers' profiles into failed results, so the
+failure message of the deleted-customer test carries names, emails and mobile numbers. With
 ``mask_pii: true`` none of them may reach a file or the output of the run; without it they
 do, which shows that the scan can find them.
 """
@@ -17,7 +17,7 @@ from test_flaky_network import ENVIRONMENTS, SuiteRun, finish_suite, start_suite
 
 # Personal data of the sandbox's synthetic customers: last names, emails and mobile numbers.
 SANDBOX_PERSONAL_DATA = re.compile(r"Customer\d{4}|customer\d+@example\.com|919\d{9}")
-FAULT_ARGUMENTS = ["--sandbox-fault", "not-idempotent", "tests/test_stability.py", "tests/test_results.py"]
+FAULT_ARGUMENTS = ["--sandbox-fault", "deleted-leaks-pii", "tests/test_results.py"]
 
 
 @pytest.mark.parametrize(

@@ -100,7 +100,7 @@ def test_unknown_id_fails_with_not_found_error(api, contract, unknown_ids):
         )
 
 
-@pytest.mark.rule("RESULT-UNKNOWN-ID", "RESULT-SUCCESS-FLAG")
+@pytest.mark.rule("RESULT-UNKNOWN-ID", "RESULT-SUCCESS-FLAG", "RESULT-FAILED-REDUCED")
 def test_deleted_customer_fails_with_error(api, contract, environment):
     deleted = list(environment.test_data.deleted_customer_ids)
     if not deleted:
@@ -119,6 +119,7 @@ def test_deleted_customer_fails_with_error(api, contract, environment):
             result.get("errors"), call, "RESULT-UNKNOWN-ID", "a deleted customer's result has no error item",
             json_path=f"$.data[{index}].errors", value=result.get("errors"), expected="at least one error item",
         )
+    contract.failed_results_reduced(call, body)
 
 
 @pytest.mark.rule("RESULT-ISOLATION")
