@@ -21,7 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from contract_support.sandbox import FAULTS, Credentials, SandboxServer, SandboxSettings, build_database, fault_names
+from contract_support.sandbox import FAULTS, Credentials, SandboxServer, SandboxSettings, fault_names
 
 CREDENTIALS = Credentials("store.server", "server123", "sandbox-key", "sandbox-secret")
 # The vendor's worked example for username store.server and password server123.
@@ -145,13 +145,6 @@ FAULT_PROBES: dict[str, Callable[[Client], object]] = {
     "not-idempotent": _repeats_identically,
     "batch-dependent": _alone_equals_in_batch,
 }
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sandbox") / "customers.sqlite3"
-    build_database(path)
-    return path
 
 
 @pytest.fixture(scope="module")

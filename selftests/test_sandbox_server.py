@@ -85,13 +85,6 @@ def assert_error_body(response: requests.Response, status: int) -> dict:
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sandbox") / "customers.sqlite3"
-    build_database(path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def server(database):
     settings = SandboxSettings(token_ttl_seconds=TOKEN_TTL_SECONDS)
     with SandboxServer(CREDENTIALS, settings=settings, database_path=database) as running:

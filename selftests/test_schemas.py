@@ -104,20 +104,11 @@ def test_request_body_schema_rejects_floats_and_empty():
     assert not validator.is_valid([2**63])
 
 
-@pytest.fixture(scope="module")
-def sandbox_database(tmp_path_factory):
-    from contract_support.sandbox import build_database
-
-    path = tmp_path_factory.mktemp("sandbox") / "customers.sqlite3"
-    build_database(path)
-    return path
-
-
 @pytest.mark.parametrize(
     "mode", [None, *(name for name, fault in FAULTS.items() if fault.kind != "network")], ids=lambda mode: mode or "correct"
 )
-def test_compiled_and_reference_validators_agree(sandbox_database, mode):
-    with SandboxServer(CREDENTIALS, fault=mode, database_path=sandbox_database) as server:
+def test_compiled_and_reference_validators_agree(database, mode):
+    with SandboxServer(CREDENTIALS, fault=mode, database_path=database) as server:
         response = requests.post(
             f"{server.base_url}/v2/bulk/getCustomers", json=[*range(400000001, 400000021), 999999001, 400000298],
             auth=VendorBasicAuth(CREDENTIALS.username, CREDENTIALS.password), timeout=10,
