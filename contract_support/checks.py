@@ -2,7 +2,7 @@
 
 Each check raises ``ContractViolation`` naming the rule it guards, the request, the JSON
 path and the offending value. Inferred expectations come from the environment, so a target
-that resolves an open point differently can say so in its environment file.
+that resolves an open point differently can declare it in its environment file.
 """
 
 from __future__ import annotations
@@ -368,9 +368,9 @@ class ContractChecker:
     def answered_ids(self, body: dict[str, Any], ids: Sequence[int]) -> list[Any]:
         """Return the customer ID that each result answers, in the order of ``$.data``.
 
-        That is the entity's id. A result without an entity, which the environment may allow
-        for failed results, answers the ID requested at its position when results follow
-        request order; otherwise its ID is unknown (None).
+        That is the entity's id. The environment may allow failed results without an entity.
+        When results follow request order, such a result is taken to answer the ID requested
+        at its position. Otherwise its ID is unknown (None).
         """
         data = body.get("data") or []
         by_position = (

@@ -4,7 +4,7 @@ One ``requests`` session serves the whole run. Throttling (429), gateway errors 
 504) and dropped connections are retried by urllib3's ``Retry``, honouring ``Retry-After``;
 retrying the POST is safe because the endpoint only reads. When retries run out or a
 timeout hits, the client raises ``InfrastructureError`` rather than an assertion, so the
-report tells a network problem from a broken contract.
+report separates a network problem from a broken contract.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class InfrastructureError(Exception):
 
 
 def _is_infrastructure_error(excinfo: Any) -> bool:
-    """Tell pytest to hide the client's frames from an infrastructure error, whose message says it all."""
+    """Return whether pytest hides the client's frames: for an infrastructure error, whose message is complete."""
     return excinfo.errisinstance(InfrastructureError)
 
 

@@ -249,7 +249,7 @@ def api(pytestconfig: pytest.Config, environment: Environment, credentials: Cred
 
 @pytest.fixture(scope="session")
 def contract(pytestconfig: pytest.Config, environment: Environment) -> ContractChecker:
-    """Return the checker, which writes its messages with the reports' redactor (masking where the environment asks)."""
+    """Return the checker. It writes its messages with the reports' redactor, which masks personal data if mask_pii is set."""
     return ContractChecker(environment, pytestconfig.stash[RECORDER_KEY].redactor)
 
 

@@ -255,7 +255,7 @@ def pytest_html_results_table_row(report: pytest.TestReport, cells: list[str]) -
     """Label infrastructure errors in the pytest-html table, which decides outcomes by test phase.
 
     NOTE: pytest-html 4.2 offers no hook for the outcome itself, so its counters and filters
-    still count these tests as failed; only the row's label says error.
+    still count these tests as failed; only the row's label reads error.
     """
     if is_infrastructure_error(report) and cells and 'class="col-result"' in cells[0]:
         cells[0] = '<td class="col-result">Error (infrastructure)</td>'

@@ -144,7 +144,8 @@ def test_invalid_file_stops_run_before_tests(tmp_path):
 
     assert result.returncode == 4
     assert "limits.max_batch: 'many' is not of type 'integer'" in result.stderr
-    assert " passed" not in result.stdout and " failed" not in result.stdout
+    assert " passed" not in result.stdout
+    assert " failed" not in result.stdout
 
 
 def test_base_url_on_sandbox_needs_real_credentials():
