@@ -374,8 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--work-dir", type=pathlib.Path, help="folder for each run's reports and log (default: a new temporary folder)")
     parser.add_argument(
-        "--markdown", type=pathlib.Path, default=MATRIX_MARKDOWN,
-        help=f"where to write the matrix as Markdown (default: {MATRIX_MARKDOWN.relative_to(PROJECT_ROOT)})",
+        "--markdown", type=pathlib.Path, default=None,
+        help="where to write the matrix as Markdown (default: "
+        f"{MATRIX_MARKDOWN.relative_to(PROJECT_ROOT)} for a run of every mode, nowhere for a run of some)",
     )
     arguments = parser.parse_args(argv)
 
@@ -393,9 +394,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sys.stdout.write(render_matrix_text(runs))
     print(f"{len(runs)} modes in {elapsed:.1f} s with {arguments.workers} workers; logs in {work_dir}")
-    arguments.markdown.parent.mkdir(parents=True, exist_ok=True)
-    arguments.markdown.write_text(render_matrix_markdown(runs), encoding="utf-8")
-    print(f"Markdown matrix written to {arguments.markdown}")
+    markdown = arguments.markdown or (None if arguments.names else MATRIX_MARKDOWN)
+    if markdown is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(render_matrix_markdown(runs), encoding="utf-8")
+        print(f"Markdown matrix written to {markdown}")
     return 0 if all(run.ok for run in runs) else 1
 
 

@@ -1,4 +1,4 @@
-"""Release gate over results.json: exit 1 on contract failures only, 0 otherwise.
+"""Release gate over results.json: exit 1 on contract failures or no verdict, 2 on an unreadable file, else 0.
 
 Usage::
 
@@ -6,9 +6,11 @@ Usage::
     python -m contract_support.gate reports/staging/results.json --list-infrastructure
 
 A test that failed with a schema violation, a semantic violation or a wrong status code is a
-contract failure and fails the gate. Infrastructure errors (the target was unreachable or
-kept throttling) and configuration errors are reported but do not fail it, because such a
-test reached no verdict on the contract. ``--list-infrastructure`` prints the node IDs of infrastructure
+contract failure and fails the gate, and so does an error without a failure class, which may
+hide one. Infrastructure errors (the target was unreachable or kept throttling) and
+configuration errors are reported but do not fail it alone, because such a test reached no
+verdict on the contract; a run in which no test passed or failed at all fails it, because it
+proves nothing. ``--list-infrastructure`` prints the node IDs of infrastructure
 errors, one per line, for a second run, and ``--retry`` reads that run's results.json and lets
 its outcomes replace the first run's for those tests.
 """

@@ -53,3 +53,21 @@ def test_error_response_is_labelled_json(api, contract):
     call = api.get_customers(body="not json")
 
     contract.json_content_type(call)
+
+
+@pytest.mark.rule("ENVELOPE-NO-ERRORS")
+def test_success_envelope_has_no_top_level_errors(api, contract, known_ids, unknown_ids):
+    call = api.get_customers([*known_ids[:2], unknown_ids[0]])
+
+    body = contract.envelope(call)
+
+    contract.no_envelope_errors(call, body)
+
+
+@pytest.mark.rule("ENTITY-COMPLETE")
+def test_found_customers_have_complete_entities(api, contract, scan_ids):
+    call = api.get_customers(scan_ids)
+
+    body = contract.envelope(call)
+
+    contract.complete_entities(call, body)
