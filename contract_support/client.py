@@ -78,6 +78,8 @@ class ApiCall:
     retries: list[RetryEvent] = dataclasses.field(default_factory=list)
     total_seconds: float | None = None
     sent_ids: Sequence[Any] | None = None
+    # Why no response came (a refused connection, a timeout); status is then 0 and the body empty.
+    error: str | None = None
 
     @property
     def full_url(self) -> str:
@@ -286,7 +288,20 @@ class ApiClient:
         self._local.retries = []
         started = time.perf_counter()
         self._local.attempt_started = started
-        response = self._send_with_body_retries(prepared, method, url)
+        try:
+            response = self._send_with_body_retries(prepared, method, url)
+        except InfrastructureError as error:
+            # Record the call without a response too, so the report shows its curl and retries.
+            failed = ApiCall(
+                method=method, url=url, params=params, request_headers=dict(prepared.headers),
+                request_body=body, status=0, response_headers={}, response_body=b"",
+                elapsed_seconds=time.perf_counter() - self._local.attempt_started,
+                retries=list(self._local.retries), total_seconds=time.perf_counter() - started,
+                error=str(error),
+            )
+            for listener in self.listeners:
+                listener(failed)
+            raise
         finished = time.perf_counter()
 
         call = ApiCall(

@@ -192,7 +192,7 @@ class ContractReports:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
         report: pytest.TestReport = yield
         calls = self.recorder.calls_by_test.get(item.nodeid, [])
-        stats = latency_stats(recorded.elapsed_seconds for recorded in calls)
+        stats = latency_stats(recorded.elapsed_seconds for recorded in calls if recorded.error is None)
         if stats is None:
             return report
 

@@ -52,6 +52,7 @@ def format_call(call: ApiCall, redactor: Redactor, body_transform: Callable[[str
         f"request body: {redactor.body(call.request_body) or '(none)'}",
         f"status: {call.status}",
         f"time: {call.elapsed_seconds * 1000:.1f} ms",
+        *([f"error: no response, {redactor.text(call.error)}"] if call.error else []),
         f"response headers: {response_headers}",
         f"response body: {response_body}",
     ]
@@ -171,7 +172,8 @@ class CallRecorder:
 
     def call_latencies(self) -> list[float]:
         """Return the latency in seconds of every call of the run, workers' included."""
-        return [call.elapsed_seconds for call in self.all_calls] + self.worker_latencies
+        answered = [call.elapsed_seconds for call in self.all_calls if call.error is None]
+        return answered + self.worker_latencies
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -185,7 +187,7 @@ class CallRecorder:
         worker_output = getattr(session.config, "workeroutput", None)
         if worker_output is not None:
             worker_output[WORKER_RESULTS] = list(self.results.values())
-            worker_output[WORKER_LATENCIES] = [call.elapsed_seconds for call in self.all_calls]
+            worker_output[WORKER_LATENCIES] = [call.elapsed_seconds for call in self.all_calls if call.error is None]
             return
         if self.reports_dir is None:
             return

@@ -127,6 +127,10 @@ def test_unreachable_target_ends_in_infrastructure_errors(tmp_path):
     assert {entry["failure_class"] for entry in summary["tests"]} == {"infrastructure"}
     assert {entry["outcome"] for entry in summary["tests"]} == {"error"}
     assert "Error (infrastructure)" in (reports / "report.html").read_text(encoding="utf-8")
+    attachments = [path.read_text() for path in (reports / "allure-results").glob("*-attachment.txt")]
+    failed_calls = [text for text in attachments if text.startswith("POST ")]
+    assert failed_calls, "calls without a response are attached too"
+    assert all("error: no response" in text and "reproduce: curl" in text for text in failed_calls)
     assert gate.returncode == 1, gate.stdout
     assert "no test reached a verdict" in gate.stdout
 
