@@ -1,6 +1,6 @@
 """Root conftest: loads the contract suite's pytest plugins for the suite and its self tests.
 
-Each plugin module holds one concern; ``contract_support.plugin`` owns the options, the
+Each plugin module covers one concern, and ``contract_support.plugin`` owns the options, the
 environment and the fixtures that the others build on.
 """
 

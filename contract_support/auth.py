@@ -58,7 +58,7 @@ class VendorBasicAuth(requests.auth.AuthBase):
 
 
 class TokenError(Exception):
-    """The OAuth token endpoint refused the key and secret or answered unreadably."""
+    """The OAuth token endpoint rejected the key and secret, or its response could not be read."""
 
 
 class OAuthTokenAuth(requests.auth.AuthBase):

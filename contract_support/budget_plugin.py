@@ -89,7 +89,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         worker_output[WORKER_OUTPUT_RETRIES] = request_budget.retries_charged
         return
 
-    # results.json counts every request sent, as the terminal does, not only those answered.
+    # results.json counts every request sent, as the terminal does, not only those that got a response.
     recorder = session.config.stash.get(RECORDER_KEY, None)
     if recorder is not None:
         totals = session.config.stash[SENT_TOTALS_KEY]

@@ -117,7 +117,7 @@ class ContractChecker:
     def differing_answer(
         self, call: ApiCall, other_call: ApiCall, rule: str, title: str, json_path: str, actual: Any, expected: Any,
     ) -> ContractViolation:
-        """Build a violation at the first difference between two answers, showing both requests.
+        """Build a violation at the first difference between two responses, showing both requests.
 
         ``call`` is the request the curl command reproduces; ``other_call`` gave ``expected``.
         """
@@ -215,7 +215,7 @@ class ContractChecker:
     def error_response(self, call: ApiCall, statuses: Iterable[int], rule: str) -> dict[str, Any]:
         """Check a refused request: the expected status, then a JSON error body.
 
-        An environment may expect a 2xx instead (``expectations``), and then the answer must
+        An environment may expect a 2xx instead (``expectations``), and then the response must
         be a valid 200 envelope rather than an error body.
         """
         self.status(call, statuses, rule)
@@ -271,7 +271,7 @@ class ContractChecker:
 
     @_step("check RESULT-RIGHT-CUSTOMER: distinct customers")
     def distinct_customers(self, call: ApiCall, body: dict[str, Any]) -> None:
-        """Check that different customers in one answer share no mobile, email or external ID."""
+        """Check that different customers in one response share no mobile, email or external ID."""
         owners: dict[tuple[str, str], tuple[Any, str]] = {}
         for path, result in iter_results_with_path(body):
             entity = result.get("entity") or {}
@@ -284,7 +284,7 @@ class ContractChecker:
                     owner = owners.setdefault(key, (entity.get("id"), here))
                     if owner[0] != entity.get("id"):
                         raise self.violation(
-                            call, "RESULT-RIGHT-CUSTOMER", "two customers in one answer share an identifier",
+                            call, "RESULT-RIGHT-CUSTOMER", "two customers in one response share an identifier",
                             json_path=here, value=item["value"],
                             expected=f"an identifier of customer {entity.get('id')} alone, but {owner[1]} "
                             f"gives it to customer {owner[0]}",

@@ -38,8 +38,8 @@ def build_matrix(rules: Mapping[str, Rule], tests: Iterable[Mapping[str, Any]]) 
     for test in tests:
         violated = test.get("violated_rule")
         test_rules = list(test.get("rules") or [])
-        # A violation names the rule it broke, which may be one the test does not carry
-        # (a data-quality test whose envelope is already broken, say); that rule failed too.
+        # A violation names the rule it broke, which may be one the test does not carry, such as
+        # a broken envelope met by a data-quality test. That rule failed too.
         if violated and violated not in test_rules:
             test_rules.append(violated)
         for rule_id in test_rules:

@@ -9,7 +9,7 @@ A test that failed with a schema violation, a semantic violation or a wrong stat
 contract failure and fails the gate, and so does an error without a failure class, which may
 hide one. Infrastructure errors (the target was unreachable or kept throttling) and
 configuration errors are reported but do not fail it alone, because such a test reached no
-verdict on the contract; a run in which no test passed or failed at all fails it, because it
+verdict on the contract. A run in which no test passed or failed at all fails it, because it
 proves nothing. ``--list-infrastructure`` prints the node IDs of infrastructure
 errors, one per line, for a second run, and ``--retry`` reads that run's results.json and lets
 its outcomes replace the first run's for those tests.

@@ -1,7 +1,7 @@
 """Catalogue of the contract rules that the suite checks.
 
 Each rule has a stable ID that tests carry in a ``rule`` marker and that reports show.
-``origin`` says where a rule comes from: ``documented`` rules restate the vendor's public
+``origin`` names where a rule comes from. ``documented`` rules restate the vendor's public
 page for ``POST /v2/bulk/getCustomers``, ``platform`` rules come from the vendor's other
 public pages (auth, error items), and ``inferred`` rules are behaviour that the page leaves
 open, chosen as a careful backend would behave. Every inferred expectation can be changed

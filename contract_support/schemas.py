@@ -6,7 +6,7 @@ network. Validators are built once per schema and cached, because building one c
 more than using it.
 
 ``jsonschema`` is the reference validator and explains every error. Because it needs about
-60 ms for a response of 100 customers, ``iter_errors`` first asks a compiled
+60 ms for a response of 100 customers, ``iter_errors`` first calls a compiled
 ``jsonschema-rs`` validator, given the same schemas and the same format functions, and
 calls ``jsonschema`` only for instances that validator rejects.
 """

@@ -57,7 +57,7 @@ def test_oauth_token_cached_and_accepted(oauth_sandbox):
 
 
 def test_oauth_token_renewed_before_expiry(oauth_sandbox):
-    # The sandbox issues 2-second tokens; renewing 1.5 s before expiry means a fresh token after 0.6 s.
+    # The fixture's sandbox issues 2-second tokens. Renewing 1.5 s before expiry gives a fresh token after 0.6 s.
     auth = OAuthTokenAuth(oauth_sandbox.base_url, "oauth-key-for-tests", "oauth-secret-for-tests", renew_before_seconds=1.5)
 
     first = auth.token()

@@ -1,4 +1,4 @@
-"""Envelope, content type and JSON Schemas of answers to valid requests."""
+"""Envelope, content type and JSON Schemas of responses to valid requests."""
 
 import pytest
 

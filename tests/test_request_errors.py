@@ -43,8 +43,8 @@ def test_malformed_body_rejected_with_400(api, contract, environment, body):
 
 @pytest.mark.rule("REQUEST-MALFORMED")
 def test_id_with_decimal_point_rejected(api, contract, environment):
-    # JSON Schema counts 400000001.0 as an integer, so the body schema cannot express this;
-    # the expectation states whether the target rejects it like the other non-integers.
+    # JSON Schema counts 400000001.0 as an integer, so the body schema cannot express this rule.
+    # The expectation states whether the target rejects it like the other non-integers.
     call = api.get_customers(body="[400000001.0]")
 
     contract.status(call, environment.expectations["decimal_point_id_status"], "REQUEST-MALFORMED")
